@@ -1,0 +1,152 @@
+"""One flat settings module, configured from DASHBOARD_* environment variables.
+
+`rundashboard` overrides the path settings from its command-line flags before serving.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
+def envint(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, not {value!r}") from None
+
+
+def envpath(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+# A fresh random key per process is fine: we keep no sessions or signed data that must
+# survive a restart.
+SECRET_KEY = os.environ.get("DASHBOARD_SECRET_KEY") or secrets.token_urlsafe(50)
+DEBUG = envbool("DASHBOARD_DEBUG", False)
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("DASHBOARD_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+    if h.strip()
+]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "template_partials",
+    "kanban",
+    "telemetry",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "kanban.middleware.TokenMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dashboard_project.urls"
+ASGI_APPLICATION = "dashboard_project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+# Django's own database holds nothing of ours (task state lives in the YAML files, costs in
+# the read-only telemetry file), so it stays in memory and never touches the disk.
+DATABASES = {
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+}
+DATABASE_ROUTERS: list[str] = []
+
+# No server-side session store to write: sessions, if any, live in signed cookies.
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The in-memory layer drops messages past its capacity without a word; a burst of moves must
+# not be lost, and clients resync from the full state anyway when they fall behind.
+REDIS_URL = os.environ.get("DASHBOARD_REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 10_000},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 10_000, "expiry": 60},
+        }
+    }
+
+# --- the dashboard's own settings -------------------------------------------------------
+DASHBOARD_COLLAB_DIR = envpath("DASHBOARD_COLLAB_DIR", Path.cwd() / "work" / "collaboration")
+DASHBOARD_TELEMETRY_DB = envpath("DASHBOARD_TELEMETRY_DB", Path.cwd() / "telemetry.db")
+DASHBOARD_TOKEN = os.environ.get("DASHBOARD_TOKEN", "")
+DASHBOARD_TIME_ZONE = os.environ.get("DASHBOARD_TIME_ZONE", "UTC")
+# How many cards a group shows before "show all": keeps the page small on huge boards.
+DASHBOARD_DONE_LIMIT = envint("DASHBOARD_DONE_LIMIT", 10)
+DASHBOARD_GROUP_LIMIT = envint("DASHBOARD_GROUP_LIMIT", 40)
+DASHBOARD_FEED_SIZE = 50
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DASHBOARD_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+    },
+}

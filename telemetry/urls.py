@@ -1,0 +1,2 @@
+# Filled in by the telemetry work: /api/stats and the /telemetry/ drill-down.
+urlpatterns: list = []
