@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from . import render
+from .filters import TaskFilter
+from .runtime import BOARD_GROUP, STATE, TELEMETRY_GROUP
+
+log = logging.getLogger(__name__)
+
+
+class DashboardConsumer(AsyncWebsocketConsumer):
+    """Pushes `hx-swap-oob` fragments: the whole state on connect, then each change."""
+
+    groups = [BOARD_GROUP, TELEMETRY_GROUP]
+
+    async def connect(self) -> None:
+        params = {k: v[0] for k, v in parse_qs(self.scope["query_string"].decode()).items()}
+        self.flt = TaskFilter.from_params(params)
+        self.board = STATE.board
+        self.heard = STATE.seq  # the last update message accounted for
+        self.pending: set[str] = set()
+        await self.accept()
+        # A page rendered from this very state needs nothing; any other (a reconnect after
+        # changes, a server restart) gets everything, so it always converges.
+        if params.get("v") != STATE.version:
+            await self.send(text_data=render.full_state_html(STATE, self.flt))
+
+    async def board_update(self, message: dict[str, Any]) -> None:
+        seq = message["seq"]
+        if seq <= self.heard:
+            return
+        if seq != self.heard + 1:
+            log.info("a client missed updates; sending it the whole board")
+            await self._resync()
+            return
+        self.heard = seq
+        for event in message["events"]:
+            self.pending.add(event["path"])
+            if event.get("old_path"):
+                self.pending.add(event["old_path"])
+        self.pending.update(p["path"] for p in message["problems"])
+        if STATE.seq != seq:
+            return  # a newer board is current already; its message follows and covers this
+        new = STATE.board
+        html = render.update_html(STATE, self.board, new, sorted(self.pending), self.flt)
+        self.board, self.pending = new, set()
+        await self.send(text_data=html)
+
+    async def telemetry_update(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=render.telemetry_html())
+
+    async def _resync(self) -> None:
+        self.board, self.heard, self.pending = STATE.board, STATE.seq, set()
+        await self.send(text_data=render.full_state_html(STATE, self.flt))

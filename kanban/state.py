@@ -1,0 +1,92 @@
+"""The live board as web workers see it: the current snapshot, a sequence number and the feed.
+
+In one process the watcher feeds it boards straight from the disk (`publish_board`). A web
+worker in another process fills it from channel-layer messages instead: a snapshot, then
+batches of events (`load_snapshot`, `apply_batch`). Readers only ever see whole boards.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .board import EMPTY, Board
+from .events import (
+    Event,
+    apply_events,
+    board_from_message,
+    board_to_message,
+    diff,
+    task_from_message,
+)
+
+FEED_SIZE = 50
+
+
+@dataclass
+class FeedEntry:
+    event: Event
+    html: str | None = field(default=None, repr=False)  # rendered once, by the web layer
+
+
+class BoardState:
+    def __init__(self, feed_size: int = FEED_SIZE) -> None:
+        self.board: Board = EMPTY
+        self.seq = 0
+        # Tells a reconnecting page whether it saw this very server's state.
+        self.boot_id = secrets.token_hex(4)
+        self.feed: deque[FeedEntry] = deque(maxlen=feed_size)
+        self.watcher = "stopped"  # running / polling / stopped
+        self.waiting_for = ""  # the collab dir, while it does not exist
+        self.ready = False
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> str:
+        return f"{self.boot_id}-{self.seq}"
+
+    def publish_board(self, board: Board) -> tuple[list[Event], bool]:
+        """Make `board` current: the events leading to it, and whether viewers must hear."""
+        with self._lock:
+            # The first board is a snapshot, not a burst of "created" news.
+            events = diff(self.board, board) if self.ready else []
+            changed = bool(events) or board.problems != self.board.problems or not self.ready
+            # Even when nothing visible changed, keep the newest timestamps.
+            self.board = board
+            self.ready = True
+            if changed:
+                self.seq += 1
+            self.feed.extendleft(FeedEntry(e) for e in events)
+            return events, changed
+
+    def batch_message(self, events: list[Event]) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "events": [e.as_message() for e in events],
+            "problems": [p.as_json() for p in self.board.problems.values()],
+        }
+
+    def snapshot_message(self) -> dict[str, Any]:
+        return {"seq": self.seq, "board": board_to_message(self.board)}
+
+    def load_snapshot(self, message: dict[str, Any]) -> None:
+        with self._lock:
+            self.board = board_from_message(message["board"])
+            self.seq = message["seq"]
+            self.ready = True
+
+    def apply_batch(self, message: dict[str, Any]) -> bool:
+        """Apply one batch of events; False if batches were missed (ask for a snapshot)."""
+        with self._lock:
+            if message["seq"] != self.seq + 1:
+                return False
+            self.board = apply_events(self.board, message["events"], message["problems"])
+            self.seq = message["seq"]
+            for e in message["events"]:
+                task = task_from_message(e["task"]) if e["task"] else None
+                entry = Event(e["kind"], e["task_id"], e["path"], e["old_path"], task, e["at"])
+                self.feed.appendleft(FeedEntry(entry))
+            return True

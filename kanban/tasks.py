@@ -1,0 +1,320 @@
+"""Task files: where a file sits decides its lane, its YAML decides the rest.
+
+Pure Python, no Django: parsing one file into a `Task` or a `Problem`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+try:  # libyaml is several times faster on big trees; the pure loader is the fallback.
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+LANES = ("inbox", "assigned", "done")
+IGNORED_TOP = frozenset({"archive", "fridge", "backups"})
+TASK_SUFFIXES = (".yaml", ".yml")
+MAX_FILE_BYTES = 1024 * 1024
+# Aliases let a 1 KiB file expand to gigabytes ("billion laughs"); real task files use
+# a handful at most.
+MAX_ALIASES = 100
+UNASSIGNED = "unassigned"
+KNOWN_PRIORITIES = ("critical", "high", "medium", "normal", "low")
+ATTENTION_STATUSES = frozenset({"in_progress", "blocked", "error", "failed"})
+
+
+class TaskFileError(Exception):
+    """A file that is not a valid task; the message is the one-line reason users see."""
+
+
+@dataclass(frozen=True)
+class Dependency:
+    task_id: str | None
+    kind: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    path: str  # relative to the collab dir, POSIX separators
+    lane: str
+    agent: str
+    title: str
+    priority: str
+    status: str
+    estimated_hours: str | float | int | None
+    dependencies: tuple[Dependency, ...]
+    updated_at: float  # the file's last change (content or place), seconds since the epoch
+    data: dict[str, Any] = field(compare=False, hash=False, repr=False)
+    stale: str = ""  # why the file is currently unreadable; the card keeps its last good state
+    has_title: bool = True
+    has_agent: bool = True
+
+    @property
+    def dependency_ids(self) -> list[str]:
+        return [d.task_id for d in self.dependencies if d.task_id]
+
+    @property
+    def attention(self) -> bool:
+        """The status disagrees with the lane in a way worth a second look."""
+        return self.status in ATTENTION_STATUSES
+
+    def content_key(self) -> tuple[Any, ...]:
+        """What a user can see change, for telling an edit from a no-op touch."""
+        return (self.path, self.stale, _freeze(self.data))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "agent": self.agent,
+            "priority": self.priority,
+            "status": self.status,
+            "lane": self.lane,
+            "path": self.path,
+            "dependencies": self.dependency_ids,
+            "estimated_hours": self.estimated_hours,
+            "updated_at": dt.datetime.fromtimestamp(self.updated_at, dt.timezone.utc).isoformat(),
+            "stale": bool(self.stale),
+        }
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    error: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"path": self.path, "error": self.error}
+
+
+def classify(relpath: str) -> tuple[str, str | None] | None:
+    """The lane and folder agent of a path relative to the collab dir, or None if not a task.
+
+    The agent is None for files directly under assigned/ or done/ (the YAML decides then).
+    """
+    parts = PurePosixPath(relpath).parts
+    if not parts or parts[0] not in LANES:
+        return None
+    name = parts[-1]
+    if not name.endswith(TASK_SUFFIXES) or is_ignored_name(name):
+        return None
+    if any(p.startswith(".") for p in parts[:-1]):
+        return None
+    if parts[0] == "inbox":
+        return ("inbox", None)
+    if len(parts) == 2:
+        return (parts[0], None)
+    return (parts[0], parts[1])
+
+
+def is_ignored_name(name: str) -> bool:
+    return (
+        name.startswith(".")
+        or name.endswith(("~", ".swp", ".swx", ".tmp"))
+        or name.startswith("#")
+    )
+
+
+def _aliases_are_cheap(text: str) -> bool:
+    return "*" not in text
+
+
+def load_yaml(text: str) -> Any:
+    if _aliases_are_cheap(text):
+        return yaml.load(text, Loader=_BaseLoader)  # noqa: S506 - a safe loader
+    # The C composer cannot be hooked, so files with aliases take the checked pure-Python path.
+    return yaml.load(text, Loader=_CheckedLoader)  # noqa: S506 - a safe loader
+
+
+class _CheckedLoader(yaml.SafeLoader):
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise TaskFileError(f"too many YAML aliases (more than {MAX_ALIASES})")
+        return super().compose_node(parent, index)
+
+
+def read_task_file(root: Path, relpath: str) -> tuple[str, os.stat_result]:
+    """The file's text, refusing what we must not or cannot read."""
+    full = root / relpath
+    real = Path(os.path.realpath(full))
+    root_real = Path(os.path.realpath(root))
+    if real != root_real and root_real not in real.parents:
+        raise TaskFileError("symbolic link points outside the collaboration directory")
+    try:
+        st = full.stat()
+        if st.st_size > MAX_FILE_BYTES:
+            raise TaskFileError(f"file is larger than 1 MiB ({st.st_size:,} bytes)")
+        with open(full, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except PermissionError:
+        raise TaskFileError("permission denied: the file cannot be read") from None
+    except IsADirectoryError:
+        raise TaskFileError("is a directory") from None
+    except OSError as exc:
+        raise TaskFileError(f"cannot be read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise TaskFileError("file is larger than 1 MiB")
+    try:
+        return raw.decode("utf-8-sig"), st
+    except UnicodeDecodeError as exc:
+        raise TaskFileError(f"not UTF-8 text (bad byte at offset {exc.start})") from None
+
+
+def parse_text(text: str) -> dict[str, Any]:
+    try:
+        data = load_yaml(text)
+    except TaskFileError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise TaskFileError(f"invalid YAML: {exc.problem or exc.context}{where}") from None
+    except yaml.YAMLError as exc:
+        raise TaskFileError(f"invalid YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise TaskFileError("invalid YAML: nested too deeply") from None
+    if data is None:
+        raise TaskFileError("empty file")
+    if not isinstance(data, dict):
+        raise TaskFileError(f"not a task: the YAML is a {_kind(data)}, not a mapping")
+    return data
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
+def build_task(relpath: str, data: dict[str, Any], updated_at: float) -> Task:
+    where = classify(relpath)
+    if where is None:  # pragma: no cover - callers classify first
+        raise ValueError(f"{relpath} is not a task path")
+    lane, folder_agent = where
+    raw_agent = _text(data.get("agent"))
+    agent = folder_agent or raw_agent or UNASSIGNED
+    raw_id = _text(data.get("id"))
+    title = _text(data.get("title"))
+    return Task(
+        id=raw_id or PurePosixPath(relpath).stem,
+        path=relpath,
+        lane=lane,
+        agent=agent,
+        title=title or "(untitled task)",
+        priority=normalise_priority(data.get("priority")),
+        status=_text(data.get("status")).lower().replace("-", "_").replace(" ", "_"),
+        estimated_hours=_hours(data.get("estimated_hours", data.get("estimated_effort_hours"))),
+        dependencies=parse_dependencies(data.get("dependencies")),
+        updated_at=updated_at,
+        data=data,
+        has_title=bool(title),
+        has_agent=bool(folder_agent or raw_agent),
+    )
+
+
+def parse_file(root: Path, relpath: str) -> Task | Problem:
+    """One file, read and parsed; never raises for a bad file."""
+    try:
+        text, st = read_task_file(root, relpath)
+        data = parse_text(text)
+    except TaskFileError as exc:
+        return Problem(relpath, str(exc))
+    return build_task(relpath, data, changed_at(st))
+
+
+def changed_at(st: os.stat_result) -> float:
+    # `mv` keeps the mtime but updates the ctime: a card that just moved counts as fresh.
+    return max(st.st_mtime, st.st_ctime)
+
+
+def normalise_priority(value: Any) -> str:
+    text = _text(value).strip()
+    if not text:
+        return "normal"
+    lowered = text.lower()
+    return lowered if lowered in KNOWN_PRIORITIES else text
+
+
+def parse_dependencies(value: Any) -> tuple[Dependency, ...]:
+    """Every dependency shape seen in real files.
+
+    A list of ids; a list of `{task_id, type, description}`; or a mapping of lists, where
+    the key is the kind (`prerequisites: [...]`) and items are ids or free text.
+    """
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (str, int, float)):
+        return (Dependency(str(value)),)
+    if isinstance(value, dict):
+        deps: list[Dependency] = []
+        for key, items in value.items():
+            for item in items if isinstance(items, list) else [items]:
+                text = _text(item)
+                if isinstance(item, dict):
+                    deps.extend(parse_dependencies([item]))
+                elif text:
+                    # Under a heading the items are often prose ("Hugo installed locally"),
+                    # which is a note, not a task id.
+                    is_id = not any(ch.isspace() for ch in text)
+                    deps.append(Dependency(text if is_id else None, str(key), "" if is_id else text))
+        return tuple(deps)
+    if isinstance(value, list):
+        deps = []
+        for item in value:
+            if isinstance(item, dict):
+                task_id = _text(item.get("task_id") or item.get("id")) or None
+                deps.append(
+                    Dependency(task_id, _text(item.get("type")), _text(item.get("description")))
+                )
+            elif _text(item):
+                deps.append(Dependency(_text(item)))
+        return tuple(deps)
+    return ()
+
+
+def _hours(value: Any) -> str | float | int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    text = str(value).strip()
+    return text or None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (int, float, bool)):
+        return str(value)
+    return ""
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value

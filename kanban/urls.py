@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.board, name="board"),
+    path("health", views.health, name="health"),
+    path("api/tasks", views.api_tasks, name="api-tasks"),
+    path("lanes/<str:lane>/", views.lane, name="lane"),
+]

@@ -1,0 +1,125 @@
+// The page's only script: connection state, theme, relative times, modal and keyboard.
+// Everything else is server-rendered HTML swapped in by htmx.
+(function () {
+  "use strict";
+  // Backoff capped at 5 s (the extension's default grows far beyond that).
+  htmx.config.wsReconnectDelay = function (retry) { return Math.min(5000, 250 * Math.pow(2, retry)); };
+  // Fragments inside a pushed fragment are part of it, not separate swaps.
+  htmx.config.allowNestedOobSwaps = false;
+
+  var body = document.body;
+  function setConn(state, text) {
+    var el = document.getElementById("connection-status");
+    if (!el) return;
+    el.textContent = text;
+    el.className = "conn conn-" + state;
+    body.dataset.ws = state;
+  }
+  var retryTimer = null;
+  body.addEventListener("htmx:wsConnecting", function () {
+    if (body.dataset.ws === "closed") setConn("reconnecting", "Reconnecting…");
+  });
+  body.addEventListener("htmx:wsOpen", function () { setConn("open", "Connected"); });
+  body.addEventListener("htmx:wsClose", function () {
+    setConn("closed", "Disconnected");
+  });
+  body.addEventListener("htmx:wsAfterMessage", function () {
+    refreshTimes();
+    body.dataset.wsMessages = String((+body.dataset.wsMessages || 0) + 1);
+  });
+
+  // --- theme: the system's by default, the user's choice once made --------------------
+  var root = document.documentElement;
+  function currentTheme() {
+    return root.dataset.theme || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+  }
+  function toggleTheme() {
+    var next = currentTheme() === "dark" ? "light" : "dark";
+    root.dataset.theme = next;
+    try { localStorage.setItem("dashboard-theme", next); } catch (e) {}
+    updateThemeButton();
+  }
+  function updateThemeButton() {
+    var b = document.getElementById("theme-toggle");
+    if (b) b.setAttribute("aria-pressed", currentTheme() === "dark" ? "true" : "false");
+  }
+
+  // --- "3 min ago", kept current without a round trip ---------------------------------
+  function ago(seconds) {
+    seconds = Math.max(0, seconds);
+    if (seconds < 45) return "just now";
+    var m = Math.round(seconds / 60); if (m < 60) return m + " min ago";
+    var h = Math.round(seconds / 3600); if (h < 48) return h + " h ago";
+    return Math.round(seconds / 86400) + " days ago";
+  }
+  function refreshTimes() {
+    var now = Date.now() / 1000;
+    document.querySelectorAll("time[data-ts]").forEach(function (t) {
+      var ts = +t.dataset.ts; if (ts) t.textContent = ago(now - ts);
+    });
+  }
+  setInterval(refreshTimes, 30000);
+
+  // --- the task modal ------------------------------------------------------------------
+  var modal = document.getElementById("modal");
+  var opener = null;
+  function openModal() {
+    if (!modal.open) { opener = document.activeElement; modal.showModal(); }
+    var first = modal.querySelector("h2, [autofocus], a, button");
+    if (first) { if (!first.hasAttribute("tabindex") && first.tagName === "H2") first.setAttribute("tabindex", "-1"); first.focus(); }
+  }
+  function closeModal() {
+    if (modal.open) modal.close();
+  }
+  if (modal) {
+    // <dialog> traps focus and closes on Esc by itself; we restore focus to the card.
+    modal.addEventListener("close", function () {
+      document.getElementById("modal-body").innerHTML = "";
+      if (opener && document.contains(opener)) opener.focus();
+      else if (opener && opener.closest) { var c = document.querySelector(".card-link"); if (c) c.focus(); }
+    });
+    modal.addEventListener("click", function (e) { if (e.target === modal) closeModal(); });
+  }
+  body.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "modal-body") openModal();
+  });
+
+  // --- keyboard ------------------------------------------------------------------------
+  function cards() { return Array.prototype.slice.call(document.querySelectorAll("#board .card-link")); }
+  function lanesOf() { return Array.prototype.slice.call(document.querySelectorAll("#board .lane")); }
+  function moveCard(step) {
+    var all = cards(); if (!all.length) return;
+    var i = all.indexOf(document.activeElement);
+    var next = i < 0 ? (step > 0 ? 0 : all.length - 1) : Math.min(all.length - 1, Math.max(0, i + step));
+    all[next].focus(); all[next].scrollIntoView({ block: "nearest" });
+  }
+  function moveLane(step) {
+    var lanes = lanesOf(); var card = document.activeElement.closest && document.activeElement.closest(".lane");
+    var i = lanes.indexOf(card); var target = lanes[Math.min(lanes.length - 1, Math.max(0, (i < 0 ? 0 : i + step)))];
+    if (target) { var c = target.querySelector(".card-link"); if (c) c.focus(); }
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
+    if (e.key === "Escape") {
+      var help = document.getElementById("keys-help");
+      if (help && help.open) { help.close(); return; }
+      if (typing) { e.target.blur(); return; }
+      return;
+    }
+    if (typing || (modal && modal.open)) return;
+    if (e.key === "/") { var s = document.getElementById("search"); if (s) { e.preventDefault(); s.focus(); s.select(); } }
+    else if (e.key === "j" || e.key === "ArrowDown") { e.preventDefault(); moveCard(1); }
+    else if (e.key === "k" || e.key === "ArrowUp") { e.preventDefault(); moveCard(-1); }
+    else if (e.key === "l" || e.key === "ArrowRight") { e.preventDefault(); moveLane(1); }
+    else if (e.key === "h" || e.key === "ArrowLeft") { e.preventDefault(); moveLane(-1); }
+    else if (e.key === "?") { var h = document.getElementById("keys-help"); if (h && !h.open) h.showModal(); }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var t = document.getElementById("theme-toggle"); if (t) t.addEventListener("click", toggleTheme);
+    var k = document.getElementById("keys-button"); if (k) k.addEventListener("click", function () { document.getElementById("keys-help").showModal(); });
+    updateThemeButton();
+    refreshTimes();
+  });
+})();
