@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -134,15 +135,16 @@ class Scanner:
 
     def refresh(self, previous: Board, files: Iterable[str], dirs: Iterable[str]) -> Board:
         """A board with the given files re-read and the given subtrees re-walked."""
-        touched: set[str] = set()
-        for relpath in files:
-            touched.add(relpath)
+        # Files named by an event are re-read even if size and mtime look unchanged: two
+        # same-size writes within one timestamp tick would fool the cache.
+        forced = set(files)
+        touched: set[str] = set(forced)
         for reldir in dirs:
             prefix = reldir.rstrip("/") + "/" if reldir else ""
             touched.update(p for p in previous.tasks if p.startswith(prefix))
             touched.update(p for p in previous.problems if p.startswith(prefix))
             touched.update(self.walk(reldir))
-        return self._build(previous, touched, replace_all=False)
+        return self._build(previous, touched, replace_all=False, forced=forced)
 
     def walk(self, reldir: str) -> Iterator[str]:
         """Task paths under a directory (relative to the root), following safe links."""
@@ -174,13 +176,15 @@ class Scanner:
         root = os.path.realpath(self.root)
         return not (real == root or real.startswith(root + os.sep))
 
-    def _build(self, previous: Board, paths: set[str], replace_all: bool) -> Board:
+    def _build(
+        self, previous: Board, paths: set[str], replace_all: bool, forced: AbstractSet[str] = frozenset()
+    ) -> Board:
         tasks: dict[str, Task] = {} if replace_all else dict(previous.tasks)
         problems: dict[str, Problem] = {} if replace_all else dict(previous.problems)
         for relpath in paths:
             tasks.pop(relpath, None)
             problems.pop(relpath, None)
-            result = self._read(relpath)
+            result = self._read(relpath, relpath in forced)
             if result is None:
                 continue
             if isinstance(result, Problem):
@@ -197,7 +201,7 @@ class Scanner:
                     del self._cache[path]
         return Board(tasks, problems)
 
-    def _read(self, relpath: str) -> Task | Problem | None:
+    def _read(self, relpath: str, force: bool = False) -> Task | Problem | None:
         full = self.root / relpath
         try:
             st = full.stat()
@@ -212,7 +216,8 @@ class Scanner:
             return None
         cached = self._cache.get(relpath)
         if (
-            cached is not None
+            not force
+            and cached is not None
             and cached.size == st.st_size
             and cached.mtime_ns == st.st_mtime_ns
             and cached.ctime_ns == st.st_ctime_ns

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -25,6 +26,7 @@ MAX_FILE_BYTES = 1024 * 1024
 # Aliases let a 1 KiB file expand to gigabytes ("billion laughs"); real task files use
 # a handful at most.
 MAX_ALIASES = 100
+MAX_EXPANDED_NODES = 20_000
 UNASSIGNED = "unassigned"
 KNOWN_PRIORITIES = ("critical", "high", "medium", "normal", "low")
 ATTENTION_STATUSES = frozenset({"in_progress", "blocked", "error", "failed"})
@@ -132,7 +134,29 @@ def load_yaml(text: str) -> Any:
     if _aliases_are_cheap(text):
         return yaml.load(text, Loader=_BaseLoader)  # noqa: S506 - a safe loader
     # The C composer cannot be hooked, so files with aliases take the checked pure-Python path.
-    return yaml.load(text, Loader=_CheckedLoader)  # noqa: S506 - a safe loader
+    data = yaml.load(text, Loader=_CheckedLoader)  # noqa: S506 - a safe loader
+    # Aliases share nodes, so loading is cheap, but anything that walks the result (display,
+    # comparison) pays for the full expansion: refuse documents that expand too far.
+    if _expanded_size(data, {}) > MAX_EXPANDED_NODES:
+        raise TaskFileError("YAML aliases expand too far (an alias bomb?)")
+    return data
+
+
+def _expanded_size(value: Any, memo: dict[int, int]) -> int:
+    if not isinstance(value, (dict, list)):
+        return 1
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    memo[key] = MAX_EXPANDED_NODES + 1  # a cycle counts as too big
+    items = value.values() if isinstance(value, dict) else value
+    total = 1
+    for item in items:
+        total += _expanded_size(item, memo)
+        if total > MAX_EXPANDED_NODES:
+            break
+    memo[key] = total
+    return total
 
 
 class _CheckedLoader(yaml.SafeLoader):
@@ -157,6 +181,9 @@ def read_task_file(root: Path, relpath: str) -> tuple[str, os.stat_result]:
         raise TaskFileError("symbolic link points outside the collaboration directory")
     try:
         st = full.stat()
+        if not stat.S_ISREG(st.st_mode):
+            # A FIFO or device would block or never end: never open one.
+            raise TaskFileError("not a regular file")
         if st.st_size > MAX_FILE_BYTES:
             raise TaskFileError(f"file is larger than 1 MiB ({st.st_size:,} bytes)")
         with open(full, "rb") as fh:

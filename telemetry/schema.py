@@ -1,0 +1,139 @@
+"""Which of the two telemetry schemas a file uses, decided from its columns (CONTRACT section 7).
+
+A `Schema` maps our logical fields to SQL expressions over `invocations`, so the aggregator and
+the drill-down's SQL view read both shapes through one mapping. Plain Python, no Django.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+# Logical field -> candidate column names, first match wins. Extra columns are ignored.
+CANDIDATES: dict[str, tuple[str, ...]] = {
+    "timestamp": ("timestamp", "created_at", "ts"),
+    "model": ("model", "model_name"),
+    "tool": ("tool", "tool_name"),
+    "agent": ("agent_name", "agent"),
+    "tokens": ("tokens", "total_tokens"),
+    "prompt_tokens": ("prompt_tokens",),
+    "completion_tokens": ("completion_tokens",),
+    "cost": ("cost", "cost_usd"),
+    "latency": ("latency_ms", "latency"),
+    "status": ("status",),
+    "invocation_id": ("invocation_id",),
+    "error_message": ("error_message", "error"),
+    "privacy_level": ("privacy_level",),
+}
+REQUIRED = ("timestamp", "cost")
+
+
+class SchemaError(Exception):
+    """The file is a database, but not one we can read figures from."""
+
+
+@dataclass(frozen=True)
+class Schema:
+    kind: str  # "spec" or "llm"
+    columns: tuple[str, ...]
+    mapping: dict[str, str] = field(default_factory=dict)  # logical field -> column name
+
+    @property
+    def has_agent(self) -> bool:
+        return "agent" in self.mapping
+
+    def expr(self, name: str) -> str:
+        column = self.mapping.get(name)
+        return quote(column) if column else "NULL"
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def detect(columns: list[str] | tuple[str, ...]) -> Schema:
+    by_lower = {c.lower(): c for c in columns}
+    mapping = {}
+    for logical, candidates in CANDIDATES.items():
+        for candidate in candidates:
+            if candidate in by_lower:
+                mapping[logical] = by_lower[candidate]
+                break
+    missing = [name for name in REQUIRED if name not in mapping]
+    if missing:
+        raise SchemaError(
+            "the invocations table has no "
+            + " or ".join(CANDIDATES[m][0] for m in missing)
+            + f" column (columns: {', '.join(columns) or 'none'})"
+        )
+    llm = {"cost_usd", "model_name", "tool_name", "agent_name"} & set(by_lower)
+    return Schema(kind="llm" if llm else "spec", columns=tuple(columns), mapping=mapping)
+
+
+def table_names(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+    return [r[0] for r in rows]
+
+
+def read_schema(conn: sqlite3.Connection) -> Schema | None:
+    """The schema of `invocations`, None when the file has no tables at all (a fresh file).
+
+    Raises SchemaError when there are tables but no usable `invocations` table.
+    """
+    columns = [row[1] for row in conn.execute("PRAGMA main.table_info(invocations)")]
+    if columns:
+        return detect(columns)
+    names = table_names(conn)
+    if not names:
+        return None
+    raise SchemaError(f"no invocations table (tables: {', '.join(sorted(names))})")
+
+
+def select_sql(schema: Schema) -> str:
+    """Rows for the aggregator, in `ROW_FIELDS` order; the caller appends WHERE/ORDER."""
+    return (
+        "SELECT rowid, "
+        + ", ".join(schema.expr(name) for name in ROW_FIELDS[1:])
+        + " FROM main.invocations"
+    )
+
+
+ROW_FIELDS = ("rowid", "timestamp", "model", "tool", "agent", "status", "tokens", "cost", "latency")
+
+
+def view_sql(schema: Schema | None, name: str = "tm_invocation") -> str:
+    """A TEMP view giving both schemas one shape for the Django model (see telemetry.models).
+
+    TEMP objects live in the connection's own temp database, so this works on a read-only file
+    and never touches it. Timestamps become naive UTC text (`YYYY-MM-DD HH:MM:SS.fff`), which
+    Django reads as UTC and compares correctly with its own range bounds; SQLite's strftime
+    handles most shapes and `tm_utc` (our Python parser) the rest. Costs: NULL and negative -> 0.
+    """
+    if schema is None:
+        body = (
+            "SELECT NULL AS id, NULL AS timestamp, NULL AS raw_timestamp, NULL AS model_name, "
+            "NULL AS tool_name, NULL AS agent_name, 0 AS tokens, NULL AS prompt_tokens, "
+            "NULL AS completion_tokens, 0.0 AS cost, NULL AS raw_cost, NULL AS latency_ms, "
+            "NULL AS status, NULL AS invocation_id, NULL AS error_message, "
+            "NULL AS privacy_level WHERE 0"
+        )
+    else:
+        ts = schema.expr("timestamp")
+        cost = schema.expr("cost")
+        body = (
+            "SELECT rowid AS id, "
+            f"COALESCE(strftime('%Y-%m-%d %H:%M:%f', {ts}), tm_utc({ts})) AS timestamp, "
+            f"{ts} AS raw_timestamp, "
+            f"{schema.expr('model')} AS model_name, {schema.expr('tool')} AS tool_name, "
+            f"{schema.expr('agent')} AS agent_name, "
+            f"COALESCE({schema.expr('tokens')}, 0) AS tokens, "
+            f"{schema.expr('prompt_tokens')} AS prompt_tokens, "
+            f"{schema.expr('completion_tokens')} AS completion_tokens, "
+            f"CASE WHEN {cost} > 0 THEN {cost} ELSE 0.0 END AS cost, {cost} AS raw_cost, "
+            f"{schema.expr('latency')} AS latency_ms, {schema.expr('status')} AS status, "
+            f"{schema.expr('invocation_id')} AS invocation_id, "
+            f"{schema.expr('error_message')} AS error_message, "
+            f"{schema.expr('privacy_level')} AS privacy_level "
+            "FROM main.invocations"
+        )
+    return f"CREATE TEMP VIEW IF NOT EXISTS {name} AS {body}"

@@ -1,0 +1,195 @@
+import os
+import shutil
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kanban.board import Scanner
+from kanban.events import (
+    ASSIGNED,
+    COMPLETED,
+    CREATED,
+    FAILED,
+    REMOVED,
+    STARTED,
+    UPDATED,
+    apply_events,
+    diff,
+)
+
+from .factories import corpus_like_tree, move, write_task, write_text
+
+
+def kinds(events):
+    return [(e.kind, e.task_id) for e in events]
+
+
+def test_moving_a_file_to_done_is_one_completed_event(collab):
+    write_task(collab, "assigned/dev/t1.yaml", id="t1", title="One")
+    scanner = Scanner(collab)
+    before = scanner.scan()
+    move(collab, "assigned/dev/t1.yaml", "done/dev/t1.yaml")
+    after = scanner.refresh(before, ["assigned/dev/t1.yaml", "done/dev/t1.yaml"], [])
+    assert kinds(diff(before, after)) == [(COMPLETED, "t1")]
+    assert after.counts == {"inbox": 0, "assigned": 0, "done": 1, "total": 1}
+
+
+def test_each_kind_of_change_has_its_event(collab):
+    scanner = Scanner(collab)
+    b0 = scanner.scan()
+    write_task(collab, "inbox/t1.yaml", id="t1", status="new")
+    b1 = scanner.refresh(b0, ["inbox/t1.yaml"], [])
+    assert kinds(diff(b0, b1)) == [(CREATED, "t1")]
+    move(collab, "inbox/t1.yaml", "assigned/a/t1.yaml")
+    b2 = scanner.refresh(b1, ["inbox/t1.yaml", "assigned/a/t1.yaml"], [])
+    assert kinds(diff(b1, b2)) == [(ASSIGNED, "t1")]
+    write_task(collab, "assigned/a/t1.yaml", id="t1", status="in_progress")
+    b3 = scanner.refresh(b2, ["assigned/a/t1.yaml"], [])
+    assert kinds(diff(b2, b3)) == [(STARTED, "t1")]
+    write_task(collab, "assigned/a/t1.yaml", id="t1", status="error")
+    b4 = scanner.refresh(b3, ["assigned/a/t1.yaml"], [])
+    assert kinds(diff(b3, b4)) == [(FAILED, "t1")]
+    write_task(collab, "assigned/a/t1.yaml", id="t1", status="error", title="Renamed")
+    b5 = scanner.refresh(b4, ["assigned/a/t1.yaml"], [])
+    assert kinds(diff(b4, b5)) == [(UPDATED, "t1")]
+    move(collab, "assigned/a/t1.yaml", "assigned/b/t1.yaml")
+    b6 = scanner.refresh(b5, ["assigned/a/t1.yaml", "assigned/b/t1.yaml"], [])
+    assert kinds(diff(b5, b6)) == [(UPDATED, "t1")]
+    os.remove(collab / "assigned/b/t1.yaml")
+    b7 = scanner.refresh(b6, ["assigned/b/t1.yaml"], [])
+    assert kinds(diff(b6, b7)) == [(REMOVED, "t1")]
+
+
+def test_touching_a_file_without_changing_it_is_no_event(collab):
+    path = write_task(collab, "inbox/t1.yaml", id="t1")
+    scanner = Scanner(collab)
+    before = scanner.scan()
+    os.utime(path)
+    after = scanner.refresh(before, ["inbox/t1.yaml"], [])
+    assert diff(before, after) == []
+
+
+def test_a_task_whose_file_breaks_keeps_its_last_good_card_marked_stale(collab):
+    write_task(collab, "assigned/a/t1.yaml", id="t1", title="Good")
+    scanner = Scanner(collab)
+    before = scanner.scan()
+    write_text(collab, "assigned/a/t1.yaml", "id: t1\ntitle: [broken\n")
+    after = scanner.refresh(before, ["assigned/a/t1.yaml"], [])
+    card = after.tasks["assigned/a/t1.yaml"]
+    assert card.title == "Good" and "invalid YAML" in card.stale
+    assert "assigned/a/t1.yaml" in after.problems
+    assert kinds(diff(before, after)) == [(UPDATED, "t1")]
+    write_task(collab, "assigned/a/t1.yaml", id="t1", title="Fixed")
+    fixed = scanner.refresh(after, ["assigned/a/t1.yaml"], [])
+    assert fixed.tasks["assigned/a/t1.yaml"].title == "Fixed"
+    assert not fixed.tasks["assigned/a/t1.yaml"].stale and not fixed.problems
+
+
+def test_a_directory_moved_in_brings_all_its_tasks(collab, tmp_path):
+    outside = tmp_path / "staging" / "dev"
+    for i in range(5):
+        write_task(outside, f"t{i}.yaml", id=f"t{i}")
+    scanner = Scanner(collab)
+    before = scanner.scan()
+    shutil.move(str(outside), str(collab / "assigned" / "dev"))
+    after = scanner.refresh(before, [], ["assigned/dev"])
+    assert after.counts["assigned"] == 5
+    assert sorted(kinds(diff(before, after))) == [(CREATED, f"t{i}") for i in range(5)]
+
+
+def test_duplicate_ids_are_both_shown_and_reported(collab):
+    write_task(collab, "inbox/a.yaml", id="same")
+    write_task(collab, "done/x/b.yaml", id="same")
+    board = Scanner(collab).scan()
+    assert board.counts["total"] == 2
+    problems = board.all_problems()
+    assert {p.path for p in problems} == {"inbox/a.yaml", "done/x/b.yaml"}
+    assert all("duplicate id 'same'" in p.error for p in problems)
+
+
+def test_a_card_waiting_on_unfinished_prerequisites_is_blocked(tmp_path):
+    board = Scanner(corpus_like_tree(tmp_path)).scan()
+    parsers = board.by_id["2026-02-11T1100-parsers"][0]
+    assert board.unmet_dependencies(parsers) == ["2026-02-11T1100-models"]
+    adapter = board.by_id["2026-02-05T0900-adapter"][0]
+    assert board.unmet_dependencies(adapter) == []
+
+
+# --- the property: any sequence of operations; the live board equals a fresh scan -------
+
+AGENTS = ["a", "b"]
+PLACES = ["inbox"] + [f"{lane}/{agent}" for lane in ("assigned", "done") for agent in AGENTS]
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["create", "move", "edit", "corrupt", "delete"]),
+        st.integers(0, 5),
+        st.sampled_from(PLACES),
+        st.sampled_from(["new", "in_progress", "error", "done"]),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+def visible(board):
+    return (
+        {p: t.content_key() for p, t in board.tasks.items() if not t.stale},
+        dict(board.problems),
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=operations)
+def test_any_sequence_of_changes_ends_in_the_same_board_as_a_fresh_scan(tmp_path_factory, ops):
+    root = tmp_path_factory.mktemp("prop")
+    scanner = Scanner(root)
+    live = scanner.scan()
+    where: dict[int, str] = {}  # task number -> relative path
+    for op, n, place, status in ops:
+        name = f"t{n}.yaml"
+        touched: list[str] = []
+        expect_change = True
+        if op == "create":
+            if n in where:
+                continue
+            where[n] = f"{place}/{name}"
+            write_task(root, where[n], id=f"t{n}", status=status, title=f"T{n}")
+            touched = [where[n]]
+        elif n not in where:
+            continue
+        elif op == "move":
+            dest = f"{place}/{name}"
+            if dest == where[n]:
+                continue
+            move(root, where[n], dest)
+            touched = [where[n], dest]
+            expect_change = where[n] in live.tasks
+            where[n] = dest
+        elif op == "edit":
+            old = live.tasks.get(where[n])
+            write_task(root, where[n], id=f"t{n}", status=status, title=f"T{n}")
+            touched = [where[n]]
+            expect_change = old is None or old.stale != "" or old.status != status
+        elif op == "corrupt":
+            old = live.tasks.get(where[n])
+            write_text(root, where[n], "id: [unclosed\n")
+            touched = [where[n]]
+            expect_change = old is not None and not old.stale
+        elif op == "delete":
+            os.remove(root / where[n])
+            touched = [where[n]]
+            expect_change = where[n] in live.tasks
+            del where[n]
+        new = scanner.refresh(live, touched, [])
+        events = diff(live, new)
+        assert len(events) == (1 if expect_change else 0), (op, kinds(events))
+        rebuilt = apply_events(
+            live, [e.as_message() for e in events], [p.as_json() for p in new.problems.values()]
+        )
+        assert {p: t.content_key() for p, t in rebuilt.tasks.items()} == {
+            p: t.content_key() for p, t in new.tasks.items()
+        }
+        assert visible(new) == visible(Scanner(root).scan())
+        live = new
