@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -151,10 +152,11 @@ class Command(BaseCommand):
             server = DashboardServer(
                 application=application,
                 endpoints=build_endpoint_description_strings(host=host, port=port),
-                signal_handlers=True,
+                signal_handlers=False,
                 application_close_timeout=1,
                 websocket_handshake_timeout=5,
             )
+            _stop_on_signals(server)
             server.run()
         finally:
             if simulator is not None:
@@ -165,6 +167,22 @@ class Command(BaseCommand):
         if failure:
             raise CommandError(f"cannot listen on {host}:{port}: {failure[0]}")
         print("Dashboard stopped.", flush=True)
+
+
+def _stop_on_signals(server: Any) -> None:
+    """SIGINT and SIGTERM stop the reactor; a second one stops the process at once."""
+    from twisted.internet import reactor
+
+    stopping: list[int] = []
+
+    def handle(signum: int, frame: Any) -> None:
+        if stopping:
+            os._exit(1)
+        stopping.append(signum)
+        reactor.callFromThread(server.stop)
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
 
 
 def _url_host(host: str) -> str:
