@@ -32,13 +32,13 @@ browser:
 # cannot share one event loop.
 test: setup browser
 	$(PY) -m pytest -m "not browser" -q
-	$(PY) -m pytest -m browser -q -p no:asyncio
+	$(PY) -m pytest -m browser -q -p no:asyncio -W ignore::pytest.PytestConfigWarning
 
 test-fast: setup
 	$(PY) -m pytest -m "not browser" -q
 
 test-browser: setup browser
-	$(PY) -m pytest -m browser -q -p no:asyncio
+	$(PY) -m pytest -m browser -q -p no:asyncio -W ignore::pytest.PytestConfigWarning
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -144,7 +144,19 @@ class Scanner:
             touched.update(p for p in previous.tasks if p.startswith(prefix))
             touched.update(p for p in previous.problems if p.startswith(prefix))
             touched.update(self.walk(reldir))
-        return self._build(previous, touched, replace_all=False, forced=forced)
+        board = self._build(previous, touched, replace_all=False, forced=forced)
+        # A file moved into a folder created a moment before arrives as "created" long before
+        # watchdog reports its old path gone: check the old path now, so a move stays one move.
+        elsewhere = {
+            other.path
+            for path in touched
+            if path in board.tasks and path not in previous.tasks
+            for other in previous.by_id.get(board.tasks[path].id, ())
+            if other.path not in touched
+        }
+        if elsewhere:
+            board = self._build(board, elsewhere, replace_all=False, forced=elsewhere)
+        return board
 
     def walk(self, reldir: str) -> Iterator[str]:
         """Task paths under a directory (relative to the root), following safe links."""

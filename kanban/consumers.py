@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from . import render
+from . import render, runtime
 from .filters import TaskFilter
 from .runtime import BOARD_GROUP, STATE, TELEMETRY_GROUP
 
@@ -19,6 +20,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     groups = [BOARD_GROUP, TELEMETRY_GROUP]
 
     async def connect(self) -> None:
+        # The loop consumers run on is the one the watcher thread must hand messages to.
+        runtime.set_loop(asyncio.get_running_loop())
         params = {k: v[0] for k, v in parse_qs(self.scope["query_string"].decode()).items()}
         self.flt = TaskFilter.from_params(params)
         self.board = STATE.board

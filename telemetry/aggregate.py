@@ -28,7 +28,6 @@ log = logging.getLogger("telemetry")
 SUCCESS_STATUSES = frozenset({"success", "succeeded", "ok", "completed", "complete", "done"})
 UNKNOWN = "(unknown)"
 DAILY_DAYS = 30
-_LOGGED_PER_BATCH = 5  # individual warnings per batch before summarising, so logs stay readable
 
 
 class Totals:
@@ -65,7 +64,7 @@ class Aggregates:
         self.by_agent: dict[str, Totals] = {}
         self.by_tool: dict[str, Totals] = {}
         self.by_status: Counter[str] = Counter()
-        self.latencies: Counter[float] = Counter()
+        self.latencies: dict[float, int] = {}
         self.undated = 0
         self.negative_costs = 0
         # Parsing and zone conversion dominate the cost of a row; writers repeat the same
@@ -76,78 +75,91 @@ class Aggregates:
     def add_rows(self, rows: Iterable[Sequence]) -> int:
         """Rows in schema.ROW_FIELDS order: rowid, timestamp, model, tool, agent, status,
         tokens, cost, latency. Returns how many were added."""
-        added = 0
-        warned = 0
-        total = self.total
-        by_day, by_month = self.by_day, self.by_month
+        # Speed matters (a million rows at startup): each row updates one small accumulator
+        # keyed by (day, model, tool, agent, status) and the latency histogram; the per-day,
+        # per-model... tables are folded from those few thousand accumulators afterwards.
+        combos: dict[tuple, list] = {}
         latencies = self.latencies
+        day_of = self._day_of
+        odd_rows: list[tuple[int, str]] = []
+        max_rowid = self.max_rowid
+        added = 0
         for rowid, ts, model, tool, agent, status, tokens, cost, latency in rows:
             added += 1
-            if rowid > self.max_rowid:
-                self.max_rowid = rowid
-            # cost
-            if type(cost) is not float:
-                cost = _number(cost, rowid)
-            if cost < 0:
-                self.negative_costs += 1
-                if warned < _LOGGED_PER_BATCH:
-                    warned += 1
-                    log.warning("invocation %s has a negative cost (%s); counted as 0", rowid, cost)
-                cost = 0.0
-            elif cost != cost:  # NaN
-                cost = 0.0
+            if rowid > max_rowid:
+                max_rowid = rowid
+            if type(cost) is not float or cost < 0.0 or cost != cost:
+                cost = self._clean_cost(cost, rowid, odd_rows)
             if type(tokens) is not int:
                 tokens = int(_number(tokens, rowid))
-            ok = status is not None and str(status).strip().lower() in SUCCESS_STATUSES
-            if latency is not None and type(latency) is not int:
-                latency = _latency(latency)
-            has_latency = latency is not None and latency >= 0
+            key = (day_of(ts), model, tool, agent, status)
+            acc = combos.get(key)
+            if acc is None:
+                acc = combos[key] = [0, 0, 0.0, 0.0, 0]
+            acc[0] += 1
+            acc[1] += tokens
+            acc[2] += cost
+            if latency is not None:
+                if type(latency) is not int:
+                    latency = _latency(latency)
+                if latency is not None and latency >= 0:
+                    acc[3] += latency
+                    acc[4] += 1
+                    latencies[latency] = latencies.get(latency, 0) + 1
+        self.max_rowid = max_rowid
+        self._fold(combos)
+        if odd_rows:
+            first = ", ".join(f"{rowid} ({why})" for rowid, why in odd_rows[:5])
+            more = f" and {len(odd_rows) - 5} more" if len(odd_rows) > 5 else ""
+            log.warning("telemetry costs counted as 0: invocation %s%s", first, more)
+        return added
 
-            total.count += 1
+    def _clean_cost(self, cost: object, rowid: int, odd: list[tuple[int, str]]) -> float:
+        if cost is None:
+            return 0.0
+        value = _number(cost, rowid)
+        if value != value:
+            odd.append((rowid, "not a number"))
+            return 0.0
+        if value < 0:
+            self.negative_costs += 1
+            odd.append((rowid, f"negative: {value}"))
+            return 0.0
+        return value
+
+    def _fold(self, combos: dict[tuple, list]) -> None:
+        total = self.total
+        for (day, model, tool, agent, status), (n, tokens, cost, lat_sum, lat_n) in combos.items():
+            ok = status is not None and str(status).strip().lower() in SUCCESS_STATUSES
+            success = n if ok else 0
+            total.count += n
             total.tokens += tokens
             total.cost += cost
-            if ok:
-                total.success += 1
-            if has_latency:
-                total.lat_sum += latency
-                total.lat_n += 1
-                latencies[latency] += 1
-
+            total.success += success
+            total.lat_sum += lat_sum
+            total.lat_n += lat_n
             for key, table in ((model, self.by_model), (tool, self.by_tool), (agent, self.by_agent)):
                 name = UNKNOWN if key is None or key == "" else str(key)
                 t = table.get(name)
                 if t is None:
                     t = table[name] = Totals()
-                t.count += 1
+                t.count += n
                 t.tokens += tokens
                 t.cost += cost
-                if ok:
-                    t.success += 1
-                if has_latency:
-                    t.lat_sum += latency
-                    t.lat_n += 1
-            self.by_status[UNKNOWN if status is None else str(status)] += 1
-
-            day = self._day_of(ts)
+                t.success += success
+                t.lat_sum += lat_sum
+                t.lat_n += lat_n
+            self.by_status[UNKNOWN if status is None else str(status)] += n
             if day is None:
-                self.undated += 1
-                if warned < _LOGGED_PER_BATCH:
-                    warned += 1
-                    log.warning("invocation %s has an unreadable timestamp %r", rowid, ts)
+                self.undated += n
                 continue
-            d = by_day.get(day)
-            if d is None:
-                d = by_day[day] = [0.0, 0, 0]
-            d[0] += cost
-            d[1] += tokens
-            d[2] += 1
-            m = by_month.get(day[:7])
-            if m is None:
-                m = by_month[day[:7]] = [0.0, 0, 0]
-            m[0] += cost
-            m[1] += tokens
-            m[2] += 1
-        return added
+            for table, k in ((self.by_day, day), (self.by_month, day[:7])):
+                d = table.get(k)
+                if d is None:
+                    d = table[k] = [0.0, 0, 0]
+                d[0] += cost
+                d[1] += tokens
+                d[2] += n
 
     def _day_of(self, ts: object) -> str | None:
         # The local day depends only on the instant to the minute (zone offsets are whole
@@ -162,7 +174,11 @@ class Aggregates:
             if cached is not False:
                 return cached  # type: ignore[return-value]
         moment = parse_timestamp(ts)
-        day = None if moment is None else moment.astimezone(self.tz).date().isoformat()
+        if moment is None:
+            log.warning("telemetry timestamp %r is not ISO 8601; the row is in no day", ts)
+            day = None
+        else:
+            day = moment.astimezone(self.tz).date().isoformat()
         if key is not None:
             if len(self._day_cache) > 200_000:
                 self._day_cache.clear()

@@ -193,3 +193,13 @@ def test_any_sequence_of_changes_ends_in_the_same_board_as_a_fresh_scan(tmp_path
         }
         assert visible(new) == visible(Scanner(root).scan())
         live = new
+
+
+def test_a_move_into_a_new_folder_is_one_move_even_before_the_old_path_is_reported(collab):
+    write_task(collab, "assigned/dev/t1.yaml", id="t1")
+    scanner = Scanner(collab)
+    before = scanner.scan()
+    move(collab, "assigned/dev/t1.yaml", "done/dev/t1.yaml")
+    # watchdog reports the new folder first; the old path's deletion comes half a second later
+    after = scanner.refresh(before, [], ["done/dev"])
+    assert kinds(diff(before, after)) == [(COMPLETED, "t1")]

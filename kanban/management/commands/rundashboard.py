@@ -125,9 +125,6 @@ class Command(BaseCommand):
         class DashboardServer(Server):  # type: ignore[misc]
             def listen_success(self, listening_port: Any) -> None:
                 super().listen_success(listening_port)
-                import asyncio
-
-                runtime.set_loop(asyncio.get_event_loop())
                 print(f"Dashboard ready at {ready_line}", flush=True)
 
             def listen_error(self, reason: Any) -> None:
