@@ -47,10 +47,14 @@ STATUSES = {
     "done": ["done", "done", "completed", "done", "error"],
 }
 DEP_TYPES = ["prerequisite", "synergy", "parallel", "informs"]
+STAR_SHARE = 40 / 118  # files with a `*` in the real corpus
 BASE_TIME = datetime(2026, 2, 14, 12, 0, tzinfo=timezone.utc)
 
 
-class _Dumper(yaml.SafeDumper):
+_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
     pass
 
 
@@ -79,8 +83,12 @@ def _lanes(tasks: int, done_share: float, rng: random.Random) -> list[str]:
 
 def _description(rng: random.Random, title: str) -> str:
     steps = rng.randint(2, 6)
+    # About a third of the real corpus has a `*` (emphasis, bullets, globs); so do we.
+    thing = rng.choice(THINGS)
+    if rng.random() < STAR_SHARE:
+        thing = f"**{thing}**"
     lines = [
-        f"## Goal\n\n{title}. This keeps the **{rng.choice(THINGS)}** consistent with "
+        f"## Goal\n\n{title}. This keeps the {thing} consistent with "
         f"`{rng.choice(['ADR-032', 'ADR-026', 'DDR-011', 'SPEC-TERM-001'])}`.",
         "",
         "## Steps",

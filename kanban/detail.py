@@ -10,8 +10,8 @@ import datetime as dt
 import hashlib
 import re
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import markdown as md
@@ -127,6 +127,7 @@ class TaskDetail:
     duplicate_paths: tuple[str, ...]  # the other files with this id
     raw: str = ""  # the file as it is on disk now
     raw_error: str = ""
+    anchor: str = ""  # a prefix for element ids inside this section
 
 
 @dataclass(frozen=True)
@@ -150,15 +151,17 @@ def detail_dom_id(task_id: str) -> str:
 
 
 def build_page(
-    board: Board, task_id: str, read_raw: Any = None
+    board: Board, task_id: str, read_raw: Callable[[str], tuple[str, str]] | None = None
 ) -> DetailPage:
     """Every file with this id; `read_raw(path) -> (text, error)` supplies the file's text."""
     tasks = sorted(board.by_id.get(task_id, []), key=lambda t: t.path)
+    dom_id = detail_dom_id(task_id)
     sections = []
-    for task in tasks:
+    for i, task in enumerate(tasks):
         raw, error = read_raw(task.path) if read_raw else ("", "")
-        sections.append(build_detail(board, task, raw, error))
-    return DetailPage(task_id, detail_dom_id(task_id), tuple(sections))
+        section = build_detail(board, task, raw, error)
+        sections.append(replace(section, anchor=f"{dom_id}-{i}"))
+    return DetailPage(task_id, dom_id, tuple(sections))
 
 
 def build_detail(board: Board, task: Task, raw: str = "", raw_error: str = "") -> TaskDetail:

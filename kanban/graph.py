@@ -63,7 +63,28 @@ class GraphNode:
 
     @property
     def id_label(self) -> str:
-        return _short(self.id, 34)
+        return _short(self.id, 34) if self.known else "unknown id"
+
+    # Geometry for the template, which cannot do arithmetic.
+    @property
+    def width(self) -> int:
+        return NODE_W
+
+    @property
+    def height(self) -> int:
+        return NODE_H
+
+    @property
+    def text_x(self) -> float:
+        return self.x + 12
+
+    @property
+    def title_y(self) -> float:
+        return self.y + 18
+
+    @property
+    def id_y(self) -> float:
+        return self.y + 35
 
     @property
     def description(self) -> str:
@@ -87,6 +108,7 @@ class GraphEdge:
     target: str  # the task that depends on it
     kinds: tuple[str, ...] = ()
     in_cycle: bool = False
+    source_known: bool = True
     path: str = ""  # SVG path data
 
     @property
@@ -156,6 +178,7 @@ def build_graph(
             v,
             tuple(data.get("kinds", ())),
             in_cycle=u in scc_of and scc_of.get(u) == scc_of.get(v),
+            source_known=g.nodes[u]["lane"] != "unknown",
         )
         for u, v, data in g.edges(data=True)
     ]

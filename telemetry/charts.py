@@ -56,6 +56,7 @@ def daily_bars(daily: list[dict]) -> dict:
         "mid": top / 2,
         "axis_x": LEFT,
         "axis_y": TOP + plot_h,
+        "plot_h": plot_h,
         "top_y": TOP,
         "mid_y": TOP + plot_h / 2,
         "label_y": HEIGHT - 4,
