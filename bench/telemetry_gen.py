@@ -63,9 +63,19 @@ def rows(schema: str, n: int, days: int, rng: random.Random):
         else:
             prompt = tokens * 2 // 3
             yield (
-                uuid.UUID(int=rng.getrandbits(128)).hex, ts, rng.choice(AGENTS), tool, model,
-                prompt, tokens - prompt, tokens, cost, latency, status,
-                None if status == "success" else "rate limited", "internal",
+                uuid.UUID(int=rng.getrandbits(128)).hex,
+                ts,
+                rng.choice(AGENTS),
+                tool,
+                model,
+                prompt,
+                tokens - prompt,
+                tokens,
+                cost,
+                latency,
+                status,
+                None if status == "success" else "rate limited",
+                "internal",
             )
 
 
@@ -84,17 +94,24 @@ def main(argv: list[str] | None = None) -> int:
     conn = sqlite3.connect(args.out)
     conn.executescript(SPEC_DDL if args.schema == "spec" else LLM_DDL)
     if args.schema == "spec":
-        sql = ("INSERT INTO invocations (timestamp, tool, model, tokens, cost, latency_ms, status)"
-               " VALUES (?, ?, ?, ?, ?, ?, ?)")
+        sql = (
+            "INSERT INTO invocations (timestamp, tool, model, tokens, cost, latency_ms, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
     else:
-        sql = ("INSERT INTO invocations (invocation_id, timestamp, agent_name, tool_name,"
-               " model_name, prompt_tokens, completion_tokens, total_tokens, cost_usd, latency_ms,"
-               " status, error_message, privacy_level) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        sql = (
+            "INSERT INTO invocations (invocation_id, timestamp, agent_name, tool_name,"
+            " model_name, prompt_tokens, completion_tokens, total_tokens, cost_usd, latency_ms,"
+            " status, error_message, privacy_level) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        )
     with conn:
         conn.executemany(sql, rows(args.schema, args.rows, args.days, random.Random(args.seed)))
     conn.close()
-    print(f"wrote {args.rows} {args.schema} rows to {args.out} "
-          f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(
+        f"wrote {args.rows} {args.schema} rows to {args.out} "
+        f"in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -6,7 +6,10 @@ readers on other threads always see one consistent state.
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
@@ -15,6 +18,10 @@ from functools import cached_property
 from pathlib import Path
 
 from .tasks import LANES, Problem, Task, classify, parse_file
+
+log = logging.getLogger(__name__)
+# Below this many files to parse, starting worker processes costs more than it saves.
+PARALLEL_THRESHOLD = 400
 
 
 @dataclass(frozen=True)
@@ -188,15 +195,33 @@ class Scanner:
         root = os.path.realpath(self.root)
         return not (real == root or real.startswith(root + os.sep))
 
+    def _parse_many(self, paths: list[str]) -> dict[str, Task | Problem]:
+        """Parse files, on every core when there are many: YAML parsing is the cost of startup."""
+        workers = min(os.cpu_count() or 1, 8)
+        if len(paths) < PARALLEL_THRESHOLD or workers < 2:
+            return {p: parse_file(self.root, p) for p in paths}
+        chunks = [paths[i::workers] for i in range(workers)]
+        try:
+            # forkserver, not fork: other threads (watchers) may hold locks at fork time.
+            ctx = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                results = pool.map(_parse_chunk, [self.root] * workers, chunks)
+                return {path: result for chunk in results for path, result in chunk}
+        except Exception:  # no fork, no /dev/shm...: parsing serially is only slower
+            log.warning("parallel parsing failed; parsing serially", exc_info=True)
+            return {p: parse_file(self.root, p) for p in paths}
+
     def _build(
         self, previous: Board, paths: set[str], replace_all: bool, forced: AbstractSet[str] = frozenset()
     ) -> Board:
         tasks: dict[str, Task] = {} if replace_all else dict(previous.tasks)
         problems: dict[str, Problem] = {} if replace_all else dict(previous.problems)
+        stale_paths = [p for p in paths if self._needs_parse(p, p in forced)]
+        parsed = self._parse_many(stale_paths) if len(stale_paths) >= PARALLEL_THRESHOLD else {}
         for relpath in paths:
             tasks.pop(relpath, None)
             problems.pop(relpath, None)
-            result = self._read(relpath, relpath in forced)
+            result = self._read(relpath, relpath in forced, parsed.get(relpath))
             if result is None:
                 continue
             if isinstance(result, Problem):
@@ -213,7 +238,25 @@ class Scanner:
                     del self._cache[path]
         return Board(tasks, problems)
 
-    def _read(self, relpath: str, force: bool = False) -> Task | Problem | None:
+    def _needs_parse(self, relpath: str, force: bool) -> bool:
+        if force:
+            return True
+        cached = self._cache.get(relpath)
+        if cached is None:
+            return True
+        try:
+            st = os.stat(self.root / relpath)
+        except OSError:
+            return False
+        return (cached.size, cached.mtime_ns, cached.ctime_ns) != (
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+        )
+
+    def _read(
+        self, relpath: str, force: bool = False, parsed: Task | Problem | None = None
+    ) -> Task | Problem | None:
         full = self.root / relpath
         try:
             st = full.stat()
@@ -235,9 +278,13 @@ class Scanner:
             and cached.ctime_ns == st.st_ctime_ns
         ):
             return cached.result
-        result = parse_file(self.root, relpath)
+        result = parsed if parsed is not None else parse_file(self.root, relpath)
         self._cache[relpath] = _Cached(st.st_size, st.st_mtime_ns, st.st_ctime_ns, result)
         return result
+
+
+def _parse_chunk(root: Path, paths: list[str]) -> list[tuple[str, Task | Problem]]:
+    return [(p, parse_file(root, p)) for p in paths]
 
 
 def _stale(task: Task, reason: str) -> Task:

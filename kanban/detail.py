@@ -16,6 +16,7 @@ from typing import Any
 
 import markdown as md
 import nh3
+import yaml
 
 from .board import Board
 from .tasks import Task
@@ -169,7 +170,7 @@ def build_detail(board: Board, task: Task, raw: str = "", raw_error: str = "") -
     fields = tuple(
         Entry(str(key), label(str(key)), to_value(value, str(key), known))
         for key, value in task.data.items()
-        if str(key) not in HEADER_KEYS and str(key) != "dependencies"
+        if not _in_header(str(key), value)
     )
     dependents: dict[str, TaskRef] = {}
     for other in board.dependents.get(task.id, []):
@@ -186,12 +187,22 @@ def build_detail(board: Board, task: Task, raw: str = "", raw_error: str = "") -
     )
 
 
+def _in_header(key: str, value: Any) -> bool:
+    # The dependencies section shows `dependencies`; a title or id that is not plain text
+    # (a mapping, say) is not in the header, so it stays in the field list.
+    if key == "dependencies":
+        return True
+    return key in HEADER_KEYS and isinstance(value, (str, int, float, dt.date)) and bool(value)
+
+
 def dependency_views(board: Board, task: Task) -> Iterable[DepView]:
     for dep in task.dependencies:
         if not dep.task_id:
             yield DepView(None, dep.kind, dep.description, "note")
             continue
-        found = tuple(TaskRef.of(t) for t in sorted(board.by_id.get(dep.task_id, []), key=lambda t: t.path))
+        found = tuple(
+            TaskRef.of(t) for t in sorted(board.by_id.get(dep.task_id, []), key=lambda t: t.path)
+        )
         if not found:
             state = "unknown"
         elif any(t.lane == "done" for t in found):
@@ -252,6 +263,8 @@ def string_value(text: str, key: str, known: Any) -> Value:
     if check and "\n" not in stripped:
         inner = string_value(check.group(2), "", known)
         return Value("check", done=check.group(1) != " ", items=(inner,))
+    if key not in MARKDOWN_KEYS and looks_preformatted(text):
+        return Value("pre", text=text.strip("\n"))
     if key in MARKDOWN_KEYS or looks_like_markdown(stripped):
         return Value("markdown", html=render_markdown(stripped))
     if stripped in known:
@@ -259,7 +272,9 @@ def string_value(text: str, key: str, known: Any) -> Value:
     return Value("text", text=stripped)
 
 
-def _table(items: list[Any], key: str, known: Any, depth: int) -> tuple[tuple[str, ...], tuple[tuple[Value, ...], ...]] | None:
+def _table(
+    items: list[Any], key: str, known: Any, depth: int
+) -> tuple[tuple[str, ...], tuple[tuple[Value, ...], ...]] | None:
     """A list of flat mappings (`{file, purpose}`, `{task_id, type}`) reads best as a table."""
     if len(items) < 2 or not all(isinstance(i, dict) and i for i in items):
         return None
@@ -292,8 +307,6 @@ def _number(value: float) -> str:
 
 
 def _flat(value: Any) -> str:
-    import yaml
-
     try:
         return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=100)
     except yaml.YAMLError:  # pragma: no cover - data came from safe_load
@@ -343,6 +356,19 @@ def _epoch(value: dt.datetime | dt.date) -> float | None:
 
 def looks_like_markdown(text: str) -> bool:
     return "\n" in text or len(text) > MAX_INLINE_TEXT or bool(_MD_HINT.search(text))
+
+
+def looks_preformatted(text: str) -> bool:
+    """A file tree or aligned columns: its indentation means something Markdown would drop."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 3:
+        return False
+    if any(ch in text for ch in "├└│┌┐"):
+        return True
+    indented = [
+        line for line in lines if line.startswith("  ") and not _LIST_LINE.match(line.lstrip())
+    ]
+    return len(indented) >= 2 and len(indented) * 3 >= len(lines)
 
 
 def render_markdown(text: str) -> str:

@@ -146,14 +146,18 @@ def build_graph(
     g = full.subgraph(wanted).copy()
     context_ids = set()
     if agent:
-        context_ids = {n for n, a in g.nodes(data=True) if a["lane"] != "unknown" and a["agent"] != agent}
+        context_ids = {
+            n for n, a in g.nodes(data=True) if a["lane"] != "unknown" and a["agent"] != agent
+        }
     # Cycles are found before the cap, so a cut drawing still reports them all.
     cyclic_sets = [
         c for c in nx.strongly_connected_components(g) if len(c) > 1 or _self_loop(g, next(iter(c)))
     ]
     in_cycle = set().union(*cyclic_sets) if cyclic_sets else set()
     scc_of = {n: i for i, c in enumerate(cyclic_sets) for n in c}
-    cycles = [list(c) for c in itertools.islice(nx.simple_cycles(g), MAX_CYCLES)] if cyclic_sets else []
+    cycles = (
+        [list(c) for c in itertools.islice(nx.simple_cycles(g), MAX_CYCLES)] if cyclic_sets else []
+    )
 
     total = g.number_of_nodes()
     if total > max_nodes:
@@ -248,11 +252,39 @@ def _self_loop(g: nx.DiGraph, node: str) -> bool:
 def _first_nodes(g: nx.DiGraph, limit: int) -> set[str]:
     """Whole components, biggest first, so what is drawn keeps its arrows."""
     chosen: list[str] = []
+    undirected = g.to_undirected(as_view=True)
     for comp in sorted(nx.weakly_connected_components(g), key=lambda c: (-len(c), min(c))):
-        chosen.extend(sorted(comp))
+        if len(chosen) + len(comp) <= limit:
+            chosen.extend(comp)
+            continue
         if len(chosen) >= limit:
             break
-    return set(chosen[:limit])
+        # Too big to fit: a connected part of it, grown from its busiest task.
+        start = max(sorted(comp), key=g.degree)
+        for n in itertools.chain([start], (v for _, v in nx.bfs_edges(undirected, start))):
+            chosen.append(n)
+            if len(chosen) >= limit:
+                break
+        break
+    return set(chosen)
+
+
+_cache: dict[tuple[int, str, bool, int], tuple[Board, Graph]] = {}
+
+
+def cached_graph(
+    board: Board, *, agent: str = "", show_all: bool = False, max_nodes: int = MAX_NODES
+) -> Graph:
+    """`build_graph`, remembered per board: boards are immutable, and 10,000 tasks cost ~1 s."""
+    key = (id(board), agent, show_all, max_nodes)
+    hit = _cache.get(key)
+    if hit is not None and hit[0] is board:
+        return hit[1]
+    graph = build_graph(board, agent=agent, show_all=show_all, max_nodes=max_nodes)
+    if len(_cache) >= 8:
+        _cache.clear()
+    _cache[key] = (board, graph)
+    return graph
 
 
 def _rotate(cycle: list[str]) -> list[str]:
@@ -313,6 +345,7 @@ def _layered_block(g: nx.DiGraph) -> tuple[float, float, dict[str, tuple[float, 
     x = 0.0
     height = 0.0
     for depth in sorted(layers):
+
         def barycentre(n: str) -> tuple[float, str]:
             preds = [row[p] for p in g.predecessors(n) if p in row]
             return (sum(preds) / len(preds) if preds else math.inf, n)
@@ -342,14 +375,19 @@ def _grid_block(names: list[str]) -> tuple[float, float, dict[str, tuple[float, 
 def _edge_path(a: GraphNode, b: GraphNode) -> str:
     if a is b:  # a task that waits for itself: a small loop on its right
         x, y = a.x + NODE_W, a.y + NODE_H / 2
-        return f"M{x:.0f},{y - 8:.0f} C{x + 40:.0f},{y - 30:.0f} {x + 40:.0f},{y + 30:.0f} {x + 2:.0f},{y + 8:.0f}"
+        return _curve((x, y - 8), (x + 40, y - 30), (x + 40, y + 30), (x + 2, y + 8))
     if b.x > a.x + NODE_W / 2:  # forward: right side to left side
         x1, y1 = a.x + NODE_W, a.y + NODE_H / 2
         x2, y2 = b.x - 2, b.y + NODE_H / 2
         bend = max(20.0, (x2 - x1) / 2)
-        return f"M{x1:.0f},{y1:.0f} C{x1 + bend:.0f},{y1:.0f} {x2 - bend:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
+        return _curve((x1, y1), (x1 + bend, y1), (x2 - bend, y2), (x2, y2))
     # Same column (a cycle) or backwards: arc out to the right and come back in.
     x1, y1 = a.x + NODE_W, a.y + NODE_H / 2
     x2, y2 = b.x + NODE_W + 2, b.y + NODE_H / 2
     reach = max(x1, x2) + 40 + abs(y2 - y1) / 6
-    return f"M{x1:.0f},{y1:.0f} C{reach:.0f},{y1:.0f} {reach:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
+    return _curve((x1, y1), (reach, y1), (reach, y2), (x2, y2))
+
+
+def _curve(*points: tuple[float, float]) -> str:
+    start, *controls = (f"{x:.0f},{y:.0f}" for x, y in points)
+    return f"M{start} C{' '.join(controls)}"

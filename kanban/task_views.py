@@ -12,8 +12,8 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from . import detail as task_detail_domain
+from . import graph as graph_domain
 from .board import Board
-from .graph import build_graph
 from .runtime import STATE
 from .tasks import TaskFileError, read_task_file
 from .templatetags.kanban_tags import task_url
@@ -53,7 +53,9 @@ def render_detail_fragment(board: Board, task_id: str) -> str:
     Its root's id is per task (`task-detail-<hash>`), so it replaces the modal's content only
     when that very task is open; a removed task turns into a "no longer on the board" note.
     """
-    return render_to_string(f"{DETAIL_TEMPLATE}#detail_body", detail_context(board, task_id, oob=True))
+    return render_to_string(
+        f"{DETAIL_TEMPLATE}#detail_body", detail_context(board, task_id, oob=True)
+    )
 
 
 @require_GET
@@ -78,7 +80,9 @@ def _raw(board: Board, task_id: str, path: str) -> HttpResponse:
     chosen = next((t for t in tasks if t.path == path), tasks[0] if tasks else None)
     if chosen is None:
         return HttpResponse(
-            f"No task has the id {task_id!r}.\n", status=404, content_type="text/plain; charset=utf-8"
+            f"No task has the id {task_id!r}.\n",
+            status=404,
+            content_type="text/plain; charset=utf-8",
         )
     text, error = _read_raw(chosen.path)
     if error:
@@ -93,7 +97,9 @@ def graph(request: HttpRequest) -> HttpResponse:
     board = STATE.board
     agent = request.GET.get("agent", "").strip()
     show_all = request.GET.get("all", "") not in ("", "0")
-    model = build_graph(board, agent=agent, show_all=show_all)
+    model = graph_domain.cached_graph(
+        board, agent=agent, show_all=show_all, max_nodes=graph_domain.MAX_NODES
+    )
     context = {
         "graph": model,
         "agents": sorted({t.agent for t in board.tasks.values()}),

@@ -23,9 +23,7 @@ LANES = ("inbox", "assigned", "done")
 IGNORED_TOP = frozenset({"archive", "fridge", "backups"})
 TASK_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 1024 * 1024
-# Aliases let a 1 KiB file expand to gigabytes ("billion laughs"); real task files use
-# a handful at most.
-MAX_ALIASES = 100
+# Aliases let a 1 KiB file expand to gigabytes ("billion laughs") once walked.
 MAX_EXPANDED_NODES = 20_000
 UNASSIGNED = "unassigned"
 KNOWN_PRIORITIES = ("critical", "high", "medium", "normal", "low")
@@ -126,18 +124,11 @@ def is_ignored_name(name: str) -> bool:
     )
 
 
-def _aliases_are_cheap(text: str) -> bool:
-    return "*" not in text
-
-
 def load_yaml(text: str) -> Any:
-    if _aliases_are_cheap(text):
-        return yaml.load(text, Loader=_BaseLoader)  # noqa: S506 - a safe loader
-    # The C composer cannot be hooked, so files with aliases take the checked pure-Python path.
-    data = yaml.load(text, Loader=_CheckedLoader)  # noqa: S506 - a safe loader
-    # Aliases share nodes, so loading is cheap, but anything that walks the result (display,
-    # comparison) pays for the full expansion: refuse documents that expand too far.
-    if _expanded_size(data, {}) > MAX_EXPANDED_NODES:
+    data = yaml.load(text, Loader=_BaseLoader)  # noqa: S506 - a safe loader
+    # Aliases share nodes, so loading stays cheap, but anything that walks the result (display,
+    # comparison) would pay for the full expansion: refuse documents that expand too far.
+    if "*" in text and _expanded_size(data, {}) > MAX_EXPANDED_NODES:
         raise TaskFileError("YAML aliases expand too far (an alias bomb?)")
     return data
 
@@ -159,26 +150,15 @@ def _expanded_size(value: Any, memo: dict[int, int]) -> int:
     return total
 
 
-class _CheckedLoader(yaml.SafeLoader):
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self._aliases = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > MAX_ALIASES:
-                raise TaskFileError(f"too many YAML aliases (more than {MAX_ALIASES})")
-        return super().compose_node(parent, index)
-
-
 def read_task_file(root: Path, relpath: str) -> tuple[str, os.stat_result]:
     """The file's text, refusing what we must not or cannot read."""
     full = root / relpath
-    real = Path(os.path.realpath(full))
-    root_real = Path(os.path.realpath(root))
-    if real != root_real and root_real not in real.parents:
-        raise TaskFileError("symbolic link points outside the collaboration directory")
+    # Only links can lead out of the tree (the scanner does not enter linked folders that do).
+    if os.path.islink(full):
+        real = os.path.realpath(full)
+        root_real = os.path.realpath(root)
+        if not real.startswith(root_real + os.sep):
+            raise TaskFileError("symbolic link points outside the collaboration directory")
     try:
         st = full.stat()
         if not stat.S_ISREG(st.st_mode):

@@ -15,11 +15,18 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import display_for_field
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -46,12 +53,24 @@ class TelemetryAdminSite(admin.AdminSite):
 
     def get_urls(self) -> list:
         own = [
-            path("models/", self.admin_view(self.summary_view), {"dimension": "model"},
-                 name="telemetry_models"),
-            path("agents/", self.admin_view(self.summary_view), {"dimension": "agent"},
-                 name="telemetry_agents"),
-            path("tools/", self.admin_view(self.summary_view), {"dimension": "tool"},
-                 name="telemetry_tools"),
+            path(
+                "models/",
+                self.admin_view(self.summary_view),
+                {"dimension": "model"},
+                name="telemetry_models",
+            ),
+            path(
+                "agents/",
+                self.admin_view(self.summary_view),
+                {"dimension": "agent"},
+                name="telemetry_agents",
+            ),
+            path(
+                "tools/",
+                self.admin_view(self.summary_view),
+                {"dimension": "tool"},
+                name="telemetry_tools",
+            ),
             path("days/", self.admin_view(self.days_view), name="telemetry_days"),
             path("export/stats.csv", self.admin_view(stats_csv), name="telemetry_stats_csv"),
             path("export/stats.json", self.admin_view(stats_json), name="telemetry_stats_json"),
@@ -73,8 +92,11 @@ class TelemetryAdminSite(admin.AdminSite):
         from urllib.parse import urlencode
 
         items = [
-            {**row, "name": row[dimension],
-             "href": f"{changelist}?{urlencode({dimension: row[dimension]})}"}
+            {
+                **row,
+                "name": row[dimension],
+                "href": f"{changelist}?{urlencode({dimension: row[dimension]})}",
+            }
             for row in rows
         ]
         context = {
@@ -92,10 +114,15 @@ class TelemetryAdminSite(admin.AdminSite):
         rows = []
         for day, (cost, tokens, n) in page.object_list:
             d = date.fromisoformat(day)
-            rows.append({
-                "name": day, "cost": cost, "tokens": tokens, "invocations": n,
-                "href": day_href(changelist, d),
-            })
+            rows.append(
+                {
+                    "name": day,
+                    "cost": cost,
+                    "tokens": tokens,
+                    "invocations": n,
+                    "href": day_href(changelist, d),
+                }
+            )
         context = {
             **self.each_context(request),
             "title": "Invocations per day",
@@ -107,8 +134,10 @@ class TelemetryAdminSite(admin.AdminSite):
 
 
 def day_href(changelist: str, day: date) -> str:
-    return (f"{changelist}?timestamp__year={day.year}&timestamp__month={day.month}"
-            f"&timestamp__day={day.day}")
+    return (
+        f"{changelist}?timestamp__year={day.year}&timestamp__month={day.month}"
+        f"&timestamp__day={day.day}"
+    )
 
 
 def _guarded(view: Callable) -> Callable:
@@ -169,17 +198,30 @@ def _choice_filter(param: str, label: str, field: str, source: Callable[[dict], 
     return ChoiceFilter
 
 
-ModelFilter = _choice_filter("model", "model", "model_name",
-                             lambda s: [(r["model"], r["invocations"]) for r in s["models"]])
-ToolFilter = _choice_filter("tool", "tool", "tool_name",
-                            lambda s: [(r["tool"], r["invocations"]) for r in s["tools"]])
-AgentFilter = _choice_filter("agent", "agent", "agent_name",
-                             lambda s: [(r["agent"], r["invocations"]) for r in s["agents"]])
-StatusFilter = _choice_filter("status", "status", "status",
-                              lambda s: list(s["statuses"].items()))
+ModelFilter = _choice_filter(
+    "model", "model", "model_name", lambda s: [(r["model"], r["invocations"]) for r in s["models"]]
+)
+ToolFilter = _choice_filter(
+    "tool", "tool", "tool_name", lambda s: [(r["tool"], r["invocations"]) for r in s["tools"]]
+)
+AgentFilter = _choice_filter(
+    "agent", "agent", "agent_name", lambda s: [(r["agent"], r["invocations"]) for r in s["agents"]]
+)
+StatusFilter = _choice_filter("status", "status", "status", lambda s: list(s["statuses"].items()))
 
-EXPORT_FIELDS = ["id", "timestamp", "model_name", "tool_name", "agent_name", "tokens", "cost",
-                 "latency_ms", "status", "invocation_id", "error_message"]
+EXPORT_FIELDS = [
+    "id",
+    "timestamp",
+    "model_name",
+    "tool_name",
+    "agent_name",
+    "tokens",
+    "cost",
+    "latency_ms",
+    "status",
+    "invocation_id",
+    "error_message",
+]
 
 
 class InvocationAdmin(admin.ModelAdmin):
@@ -189,7 +231,7 @@ class InvocationAdmin(admin.ModelAdmin):
     ordering = ("-id",)
     actions = None
     change_list_template = "telemetry/admin/change_list.html"
-    change_form_template = "telemetry/admin/change_form.html"
+    show_facets = admin.ShowFacets.NEVER  # facet counts are a COUNT per choice per page
 
     def _llm(self) -> bool:
         schema = telemetry.service.schema
@@ -258,16 +300,51 @@ class InvocationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        """A plain read-only detail page. Django's change form would look up a ContentType
+        (a table in the default database, which we keep empty) just to render."""
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404(f"No invocation {object_id}.")
+        fields = [
+            (
+                obj._meta.get_field(name).verbose_name,
+                display_for_field(getattr(obj, name), obj._meta.get_field(name), "–"),
+            )
+            for name in self.get_fields(request, obj)
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": str(obj),
+            "opts": self.opts,
+            "object": obj,
+            "fields": fields,
+            "preserved_filters": self.get_preserved_filters(request),
+        }
+        return TemplateResponse(request, "telemetry/admin/invocation_detail.html", context)
+
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None):
         raise Http404("No history: the dashboard never changes telemetry.")
 
     def get_urls(self) -> list:
         info = self.opts.app_label, self.opts.model_name
         own = [
-            path("export.csv", self.admin_site.admin_view(self.export_csv),
-                 name="%s_%s_export_csv" % info),
-            path("export.json", self.admin_site.admin_view(self.export_json),
-                 name="%s_%s_export_json" % info),
+            path(
+                "export.csv",
+                self.admin_site.admin_view(self.export_csv),
+                name="{}_{}_export_csv".format(*info),
+            ),
+            path(
+                "export.json",
+                self.admin_site.admin_view(self.export_json),
+                name="{}_{}_export_json".format(*info),
+            ),
         ]
         return own + super().get_urls()
 
@@ -354,8 +431,15 @@ def stats_csv(request: HttpRequest) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(["section", "key", "invocations", "tokens", "cost_usd"])
     writer.writerow(["total", "all", stats["invocations"], stats["tokens"], stats["cost"]["total"]])
-    writer.writerow(["today", stats["daily"][-1]["date"], stats["today"]["invocations"],
-                     stats["today"]["tokens"], stats["cost"]["today"]])
+    writer.writerow(
+        [
+            "today",
+            stats["daily"][-1]["date"],
+            stats["today"]["invocations"],
+            stats["today"]["tokens"],
+            stats["cost"]["today"],
+        ]
+    )
     month = stats["daily"][-1]["date"][:7]
     writer.writerow(["month", month, "", "", stats["cost"]["month"]])
     for key, value in (

@@ -138,7 +138,11 @@ class Aggregates:
             total.success += success
             total.lat_sum += lat_sum
             total.lat_n += lat_n
-            for key, table in ((model, self.by_model), (tool, self.by_tool), (agent, self.by_agent)):
+            for key, table in (
+                (model, self.by_model),
+                (tool, self.by_tool),
+                (agent, self.by_agent),
+            ):
                 name = UNKNOWN if key is None or key == "" else str(key)
                 t = table.get(name)
                 if t is None:

@@ -38,16 +38,18 @@ def daily_bars(daily: list[dict]) -> dict:
         if d["cost"] > 0:
             h = max(h, 1.0)  # a spend of a cent still shows
         day = date.fromisoformat(d["date"])
-        bars.append({
-            **d,
-            "day": day,
-            "x": round(LEFT + i * slot + slot * 0.15, 2),
-            "y": round(TOP + plot_h - h, 2),
-            "w": round(slot * 0.7, 2),
-            "h": round(h, 2),
-            "label_x": round(LEFT + i * slot + slot / 2, 2),
-            "show_label": i % 7 == (len(daily) - 1) % 7,  # one date label a week, ending today
-        })
+        bars.append(
+            {
+                **d,
+                "day": day,
+                "x": round(LEFT + i * slot + slot * 0.15, 2),
+                "y": round(TOP + plot_h - h, 2),
+                "w": round(slot * 0.7, 2),
+                "h": round(h, 2),
+                "label_x": round(LEFT + i * slot + slot / 2, 2),
+                "show_label": i % 7 == (len(daily) - 1) % 7,  # one date label a week, ending today
+            }
+        )
     return {
         "width": WIDTH,
         "height": HEIGHT,
@@ -75,24 +77,28 @@ def model_slices(models: list[dict]) -> list[dict]:
     head, tail = ranked[:MAX_SLICES], ranked[MAX_SLICES:]
     items = [dict(m, other=False) for m in head]
     if tail:
-        items.append({
-            "model": f"{len(tail)} other models",
-            "invocations": sum(m["invocations"] for m in tail),
-            "tokens": sum(m["tokens"] for m in tail),
-            "cost": sum(m["cost"] for m in tail),
-            "other": True,
-        })
+        items.append(
+            {
+                "model": f"{len(tail)} other models",
+                "invocations": sum(m["invocations"] for m in tail),
+                "tokens": sum(m["tokens"] for m in tail),
+                "cost": sum(m["cost"] for m in tail),
+                "other": True,
+            }
+        )
     offset = 0.0
     slices = []
     for i, m in enumerate(items):
         pct = 100.0 * m["invocations"] / total
-        slices.append({
-            **m,
-            "index": i,
-            "percent": pct,
-            "dash": f"{pct:.3f} {100 - pct:.3f}",
-            # SVG draws from 3 o'clock; 25 moves the start to 12 o'clock.
-            "dashoffset": f"{(25 - offset) % 100:.3f}",
-        })
+        slices.append(
+            {
+                **m,
+                "index": i,
+                "percent": pct,
+                "dash": f"{pct:.3f} {100 - pct:.3f}",
+                # SVG draws from 3 o'clock; 25 moves the start to 12 o'clock.
+                "dashoffset": f"{(25 - offset) % 100:.3f}",
+            }
+        )
         offset += pct
     return slices

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from django.conf import settings
@@ -17,8 +18,14 @@ def alias_settings(db_path: Path) -> dict:
         "ENGINE": ENGINE,
         "NAME": str(db_path),
         "OPTIONS": {"timeout": 4},  # seconds; CONTRACT: give up on a lock within 5 s
-        "TEST": {"DEPENDENCIES": [], "CHARSET": None, "COLLATION": None, "MIGRATE": False,
-                 "MIRROR": None, "NAME": None},
+        "TEST": {
+            "DEPENDENCIES": [],
+            "CHARSET": None,
+            "COLLATION": None,
+            "MIGRATE": False,
+            "MIRROR": None,
+            "NAME": None,
+        },
         "ATOMIC_REQUESTS": False,
         "AUTOCOMMIT": True,
         "CONN_MAX_AGE": 0,
@@ -43,10 +50,9 @@ def point_alias(db_path: Path) -> None:
     else:
         configured["NAME"] = str(db_path)
         configured["ENGINE"] = ENGINE
-    try:
+    # A broken old connection must not stop a reconfigure.
+    with contextlib.suppress(Exception):
         connections[ALIAS].close()
-    except Exception:  # noqa: BLE001 - a broken old connection must not stop a reconfigure
-        pass
 
 
 def ensure_configured() -> None:

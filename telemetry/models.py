@@ -6,12 +6,15 @@ shape whether the file is the spec's schema or llm-service's. Why not two models
 option, template and export would be written twice, and the file may switch schema while we run.
 """
 
+# ruff: noqa: DJ001 - NULL is a real value in the files we mirror; we never write them.
 from django.db import models
 
 
 class Invocation(models.Model):
     id = models.BigIntegerField("row", primary_key=True)  # the SQLite rowid
-    timestamp = models.DateTimeField(null=True, help_text="UTC in the file; shown in the dashboard zone")
+    timestamp = models.DateTimeField(
+        null=True, help_text="UTC in the file; shown in the dashboard zone"
+    )
     raw_timestamp = models.TextField("timestamp as stored", null=True)
     model_name = models.TextField("model", null=True)
     tool_name = models.TextField("tool", null=True)

@@ -34,7 +34,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use a name like UTC or Europe/Berlin)")
+        raise ValueError(
+            f"unknown time zone {name!r} (use a name like UTC or Europe/Berlin)"
+        ) from None
 
 
 class TelemetryService:
@@ -184,8 +186,9 @@ class TelemetryService:
             assert agg is not None
             added = self._read_new(conn, schema, agg)
             if full:
-                self._last_verify, self._unverified = now, False
-            if not full and verify:
+                self._last_verify, self._unverified = time.monotonic(), False
+            if not full and verify and not added:
+                # Only when no new rows came in: new rows are shown first, verified next tick.
                 cost_sql = schema.expr("cost")
                 count, cost = conn.execute(
                     f"SELECT count(*), total(CASE WHEN {cost_sql} > 0 THEN {cost_sql} ELSE 0 END)"
@@ -358,8 +361,9 @@ class TelemetryService:
             self._observer = observer
             self.watch_mode = "running"
         except Exception:
-            log.exception("telemetry watcher: cannot watch %s, polling every %ss", directory,
-                          POLL_INTERVAL_S)
+            log.exception(
+                "telemetry watcher: cannot watch %s, polling every %ss", directory, POLL_INTERVAL_S
+            )
             self.watch_mode = "polling"
 
     def _stop_observer(self) -> None:

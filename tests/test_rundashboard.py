@@ -25,21 +25,21 @@ def get_json(url):
 def test_it_serves_the_board_and_stops_cleanly_on_sigterm(collab, tmp_path):
     write_task(collab, "inbox/t1.yaml", id="t1")
     server = DashboardProcess("--collab-dir", str(collab), "--telemetry-db", str(tmp_path / "none.db"))
-    server.start()
-    assert f"http://127.0.0.1:{server.port}/" in server.ready_line
-    health = get_json(server.url + "health")
-    assert health["status"] == "ok" and health["tasks"] == 1
-    assert health["watcher"] == "running" and health["telemetry"] == "missing"
-    started = time.monotonic()
-    assert server.stop() == 0
-    assert time.monotonic() - started < 2.5
+    with server:
+        assert f"http://127.0.0.1:{server.port}/" in server.ready_line
+        health = get_json(server.url + "health")
+        assert health["status"] == "ok" and health["tasks"] == 1
+        assert health["watcher"] == "running" and health["telemetry"] == "missing"
+        started = time.monotonic()
+        assert server.stop() == 0
+        assert time.monotonic() - started < 2.5
 
 
 def test_sigint_stops_it_too(collab):
-    server = DashboardProcess("--collab-dir", str(collab)).start()
-    assert server.proc is not None
-    server.proc.send_signal(signal.SIGINT)
-    assert server.proc.wait(5) == 0
+    with DashboardProcess("--collab-dir", str(collab)) as server:
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGINT)
+        assert server.proc.wait(5) == 0
 
 
 def test_a_port_in_use_is_one_clear_line_and_a_failure(collab):

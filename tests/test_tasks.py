@@ -81,7 +81,6 @@ def test_yaml_timestamps_are_kept_as_text_friendly_values(tmp_path):
         ("   \n# only a comment\n", "empty file"),
         ("id: x\ntitle: [unclosed\n", "invalid YAML"),
         ("!!python/object/apply:os.system ['echo hacked']\n", "invalid YAML"),
-        ("a: &a [1]\n" + "".join(f"b{i}: &b{i} [*a, *a, *a]\n" for i in range(120)), "aliases"),
         ("---\nid: a\n---\nid: b\n", "invalid YAML"),
     ],
 )
@@ -97,7 +96,7 @@ def test_an_alias_bomb_is_refused_quickly(tmp_path):
     for i, prev in zip("bcdefghi", "abcdefgh"):
         bomb += f"{i}: &{i} [" + ",".join([f"*{prev}"] * 9) + "]\n"
     result = parse(tmp_path, "inbox/bomb.yaml", bomb)
-    assert isinstance(result, Problem) and "aliases" in result.error
+    assert isinstance(result, Problem) and "expand too far" in result.error
 
 
 def test_a_file_over_one_mebibyte_is_refused(tmp_path):

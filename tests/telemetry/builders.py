@@ -24,11 +24,27 @@ CREATE TABLE daily_costs (date TEXT NOT NULL, agent_name TEXT NOT NULL, tool_nam
 """
 
 
-def row(timestamp: str, cost: float | None = 0.01, *, model: str = "gpt-4o", tool: str = "cli",
-        agent: str = "backend-dev", tokens: int | None = 100, latency: int | None = 200,
-        status: str = "success") -> dict:
-    return {"timestamp": timestamp, "cost": cost, "model": model, "tool": tool, "agent": agent,
-            "tokens": tokens, "latency": latency, "status": status}
+def row(
+    timestamp: str,
+    cost: float | None = 0.01,
+    *,
+    model: str = "gpt-4o",
+    tool: str = "cli",
+    agent: str = "backend-dev",
+    tokens: int | None = 100,
+    latency: int | None = 200,
+    status: str = "success",
+) -> dict:
+    return {
+        "timestamp": timestamp,
+        "cost": cost,
+        "model": model,
+        "tool": tool,
+        "agent": agent,
+        "tokens": tokens,
+        "latency": latency,
+        "status": status,
+    }
 
 
 def create(path: Path, schema: str = "spec", rows: list[dict] = (), *, wal: bool = False) -> Path:
@@ -51,8 +67,15 @@ def insert(path: Path, schema: str, rows: list[dict]) -> None:
                 conn.execute(
                     "INSERT INTO invocations (timestamp, tool, model, tokens, cost, latency_ms,"
                     " status) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (r["timestamp"], r["tool"], r["model"], r["tokens"], r["cost"], r["latency"],
-                     r["status"]),
+                    (
+                        r["timestamp"],
+                        r["tool"],
+                        r["model"],
+                        r["tokens"],
+                        r["cost"],
+                        r["latency"],
+                        r["status"],
+                    ),
                 )
             else:
                 conn.execute(
@@ -60,8 +83,20 @@ def insert(path: Path, schema: str, rows: list[dict]) -> None:
                     " model_name, prompt_tokens, completion_tokens, total_tokens, cost_usd,"
                     " latency_ms, status, error_message, privacy_level)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (uuid.uuid4().hex, r["timestamp"], r["agent"], r["tool"], r["model"],
-                     None, None, r["tokens"], r["cost"], r["latency"], r["status"],
-                     None if r["status"] == "success" else "boom", "internal"),
+                    (
+                        uuid.uuid4().hex,
+                        r["timestamp"],
+                        r["agent"],
+                        r["tool"],
+                        r["model"],
+                        None,
+                        None,
+                        r["tokens"],
+                        r["cost"],
+                        r["latency"],
+                        r["status"],
+                        None if r["status"] == "success" else "boom",
+                        "internal",
+                    ),
                 )
     conn.close()
