@@ -5,6 +5,7 @@ Both render the same partials of `kanban/board.html`; there is no second copy of
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -138,6 +139,11 @@ def update_html(
     }
     parts.append(partial("counts", ctx))
     parts.append(partial("feed", ctx))
+    # Which tasks changed, so an open detail modal can refresh itself.
+    changed_ids = sorted({t.id for b in (old, new) for p in changed_paths if (t := b.tasks.get(p))})
+    parts.append(
+        format_html('<div id="last-change" hidden hx-swap-oob="true" data-task-ids="{}"></div>', json.dumps(changed_ids))
+    )
     if old.problems != new.problems or old.duplicate_ids != new.duplicate_ids:
         parts.append(partial("problems", {"oob": True, "problems": new.all_problems()}))
     return "".join(parts)

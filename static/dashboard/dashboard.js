@@ -6,6 +6,14 @@
   htmx.config.wsReconnectDelay = function (retry) { return Math.min(5000, 250 * Math.pow(2, retry)); };
   // Fragments inside a pushed fragment are part of it, not separate swaps.
   htmx.config.allowNestedOobSwaps = false;
+  // A task removed a moment ago answers 404 with a friendly fragment: show it, not nothing.
+  htmx.config.responseHandling = [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "404", swap: true, error: false },
+    { code: "[45]..", swap: false, error: true },
+    { code: "...", swap: false }
+  ];
 
   var body = document.body;
   function setConn(state, text) {
@@ -25,6 +33,7 @@
   });
   body.addEventListener("htmx:wsAfterMessage", function () {
     refreshTimes();
+    refreshOpenDetail();
     body.dataset.wsMessages = String((+body.dataset.wsMessages || 0) + 1);
   });
 
@@ -64,7 +73,9 @@
   var modal = document.getElementById("modal");
   var opener = null;
   function openModal() {
-    if (!modal.open) { opener = document.activeElement; modal.showModal(); }
+    if (modal.open) return;  // a live refresh of the open task keeps the reader's place
+    opener = document.activeElement;
+    modal.showModal();
     var first = modal.querySelector("h2, [autofocus], a, button");
     if (first) { if (!first.hasAttribute("tabindex") && first.tagName === "H2") first.setAttribute("tabindex", "-1"); first.focus(); }
   }
@@ -83,6 +94,18 @@
   body.addEventListener("htmx:afterSwap", function (e) {
     if (e.detail.target && e.detail.target.id === "modal-body") openModal();
   });
+
+  // The open task's file changed: load its detail again, in place.
+  function refreshOpenDetail() {
+    var marker = document.getElementById("last-change");
+    var detail = modal && modal.open && modal.querySelector("[data-detail-url]");
+    if (!marker || !detail) return;
+    var ids = [];
+    try { ids = JSON.parse(marker.dataset.taskIds || "[]"); } catch (e) { return; }
+    if (ids.indexOf(detail.dataset.taskId) >= 0) {
+      htmx.ajax("GET", detail.dataset.detailUrl, { target: "#modal-body", swap: "innerHTML" });
+    }
+  }
 
   // --- keyboard ------------------------------------------------------------------------
   function cards() { return Array.prototype.slice.call(document.querySelectorAll("#board .card-link")); }

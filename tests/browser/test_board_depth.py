@@ -96,3 +96,15 @@ def test_lanes_and_cards_are_announced_to_screen_readers(page, tmp_path):
         expect(page.get_by_role("region", name="python-pedro")).to_be_visible()
         expect(page.get_by_role("link", name="Parsers")).to_be_visible()
         expect(page.locator("#connection-status")).to_have_attribute("role", "status")
+
+
+def test_an_open_task_modal_follows_changes_to_its_file(page, dashboard, collab):
+    write_task(collab, "assigned/dev/t1.yaml", id="t1", title="Before", status="assigned")
+    time.sleep(0.2)
+    open_board(page, dashboard.url)
+    page.click('#board [data-task-id="t1"] .card-link')
+    expect(page.locator("#modal")).to_be_visible()
+    expect(page.locator("#modal-body")).to_contain_text("Before")
+    write_task(collab, "assigned/dev/t1.yaml", id="t1", title="After", status="in_progress")
+    expect(page.locator("#modal-body")).to_contain_text("After")
+    expect(page.locator("#modal")).to_be_visible()
