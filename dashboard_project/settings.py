@@ -93,10 +93,18 @@ TEMPLATES = [
 
 # Django's own database holds nothing of ours (task state lives in the YAML files, costs in
 # the read-only telemetry file), so it stays in memory and never touches the disk.
+DASHBOARD_TELEMETRY_DB = envpath("DASHBOARD_TELEMETRY_DB", Path.cwd() / "telemetry.db")
 DATABASES = {
     "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+    # Read-only (mode=ro, and immutable for a WAL file with no writer), never migrated.
+    "telemetry": {
+        "ENGINE": "telemetry.sqlite_ro",
+        "NAME": DASHBOARD_TELEMETRY_DB,
+        "OPTIONS": {"timeout": 4},  # gives up on a locked file inside the 5 s the contract allows
+        "TEST": {"DEPENDENCIES": [], "MIGRATE": False},
+    },
 }
-DATABASE_ROUTERS: list[str] = []
+DATABASE_ROUTERS = ["telemetry.routers.TelemetryRouter"]
 
 # No server-side session store to write: sessions, if any, live in signed cookies.
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
@@ -131,7 +139,6 @@ else:
 
 # --- the dashboard's own settings -------------------------------------------------------
 DASHBOARD_COLLAB_DIR = envpath("DASHBOARD_COLLAB_DIR", Path.cwd() / "work" / "collaboration")
-DASHBOARD_TELEMETRY_DB = envpath("DASHBOARD_TELEMETRY_DB", Path.cwd() / "telemetry.db")
 DASHBOARD_TOKEN = os.environ.get("DASHBOARD_TOKEN", "")
 DASHBOARD_TIME_ZONE = os.environ.get("DASHBOARD_TIME_ZONE", "UTC")
 # How many cards a group shows before "show all": keeps the page small on huge boards.
