@@ -72,19 +72,20 @@ def create_workspace(base: Path) -> tuple[Path, Path]:
     stamp = "2026-02-10T09"
     n = 0
 
-    def next_id(agent: str) -> str:
+    def next_id(agent: str, topic: str) -> str:
         nonlocal n
         n += 1
-        return f"{stamp}{n:02d}-{agent}-{rng.choice(TOPICS).lower().replace(' ', '-')}"
+        return f"{stamp}{n:02d}-{agent}-{topic.lower().replace(' ', '-')}"
 
-    first = next_id("architect")
+    first = next_id("architect", "Design the task schema")
     _write(
         collab / "done" / "architect" / f"{first}.yaml",
         _task(first, "architect", "done", "Design the task schema", completed_at="2026-02-10T10:00:00Z"),
     )
     for i in range(12):
         agent = AGENTS[i % len(AGENTS)]
-        task_id = next_id(agent)
+        topic = TOPICS[i % len(TOPICS)]
+        task_id = next_id(agent, topic)
         lane = ["inbox", "assigned", "assigned", "done"][i % 4]
         status = {"inbox": "new", "assigned": "assigned", "done": "done"}[lane]
         extra: dict[str, object] = {}
@@ -99,7 +100,7 @@ def create_workspace(base: Path) -> tuple[Path, Path]:
         if i == 6:
             status = "blocked"
         folder = collab / lane if lane == "inbox" else collab / lane / agent
-        _write(folder / f"{task_id}.yaml", _task(task_id, agent, status, TOPICS[i % len(TOPICS)], **extra))
+        _write(folder / f"{task_id}.yaml", _task(task_id, agent, status, topic, **extra))
     (collab / "inbox" / "2026-02-10T0999-broken-handoff.yaml").write_text(
         "id: broken-handoff\ntitle: [unclosed\n  status: new\n", encoding="utf-8"
     )
@@ -203,8 +204,9 @@ class Simulator:
     def create(self) -> None:
         agent = self.rng.choice(AGENTS)
         stamp = dt.datetime.now().strftime("%Y-%m-%dT%H%M%S")
-        task_id = f"{stamp}-{agent}-{self.rng.choice(TOPICS).lower().replace(' ', '-')}"
-        _write(self.collab / "inbox" / f"{task_id}.yaml", _task(task_id, agent, "new", self.rng.choice(TOPICS)))
+        topic = self.rng.choice(TOPICS)
+        task_id = f"{stamp}-{agent}-{topic.lower().replace(' ', '-')}"
+        _write(self.collab / "inbox" / f"{task_id}.yaml", _task(task_id, agent, "new", topic))
 
     def assign(self) -> None:
         inbox = self._tasks("inbox")
