@@ -92,6 +92,7 @@ class BoardWatcher:
         self._first_dirty = 0.0
         self._last_dirty = 0.0
         self._published_once = False
+        self._root_gone = False
         self._ready = threading.Event()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -137,7 +138,8 @@ class BoardWatcher:
             woke = self._wake.wait(ROOT_CHECK_SECONDS)
             if self._stop.is_set():
                 return
-            if _identity(self.root) != root_id:
+            if self._root_gone or _identity(self.root) != root_id:
+                self._root_gone = False
                 log.warning("%s was removed or replaced; watching it anew", self.root)
                 self._stop_observer()
                 self._clear_dirty()
@@ -161,6 +163,9 @@ class BoardWatcher:
                 if rel == "":
                     # The root itself changed: re-read everything.
                     self._dirty_dirs.add("")
+                    if event.event_type in ("deleted", "moved") and raw == event.src_path:
+                        # Its inotify watch is gone; a new folder may even reuse the inode.
+                        self._root_gone = True
                 elif rel.split("/", 1)[0] not in LANES:
                     continue
                 elif is_dir:
