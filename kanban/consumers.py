@@ -27,6 +27,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.board = STATE.board
         self.heard = STATE.seq  # the last update message accounted for
         self.pending: set[str] = set()
+        self.feed_seen = STATE.newest_feed_number
         await self.accept()
         # A page rendered from this very state needs nothing; any other (a reconnect after
         # changes, a server restart) gets everything, so it always converges.
@@ -50,7 +51,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if STATE.seq != seq:
             return  # a newer board is current already; its message follows and covers this
         new = STATE.board
-        html = render.update_html(STATE, self.board, new, sorted(self.pending), self.flt)
+        html, self.feed_seen = render.update_html(
+            STATE, self.board, new, sorted(self.pending), self.flt, self.feed_seen
+        )
         self.board, self.pending = new, set()
         await self.send(text_data=html)
 
@@ -59,4 +62,5 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def _resync(self) -> None:
         self.board, self.heard, self.pending = STATE.board, STATE.seq, set()
+        self.feed_seen = STATE.newest_feed_number
         await self.send(text_data=render.full_state_html(STATE, self.flt))

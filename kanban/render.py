@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +19,8 @@ from .board import Board
 from .filters import TaskFilter
 from .fragments import GroupView, Limits, Op, card_dom_id, group_dom_id, lane_views, plan
 from .state import BoardState, FeedEntry
-from .tasks import LANES, KNOWN_PRIORITIES, Task
+from .tasks import KNOWN_PRIORITIES, LANES, Task
+from .templatetags.kanban_tags import humanize_age
 
 BOARD_TEMPLATE = "kanban/board.html"
 LANE_TITLES = {"inbox": "Inbox", "assigned": "Assigned", "done": "Done"}
@@ -70,20 +72,31 @@ def group_context(board: Board, view: GroupView, flt: TaskFilter) -> dict[str, A
         "lane": lane,
         "agent": agent,
         "dom_id": group_dom_id(view.key),
-        "cards": [card_context(board, t) for t in view.shown],
+        "cards": [card_html(board, t) for t in view.shown],
         "total": view.total,
         "hidden": view.hidden,
         "more_url": more_url,
     }
 
 
-def card_context(board: Board, task: Task) -> dict[str, Any]:
-    return {
+def card_html(board: Board, task: Task, oob: bool = False) -> str:
+    blocked_by = tuple(board.unmet_dependencies(task))
+    return _card_html(task, blocked_by, humanize_age(time.time() - task.updated_at), oob)
+
+
+# A card's HTML depends only on what it shows (Task equality ignores the raw YAML, which the
+# card does not show), its blockers and its age as text; most cards stay the same for hours,
+# so re-rendering them for every page view and every push would be wasted work.
+@lru_cache(maxsize=30_000)
+def _card_html(task: Task, blocked_by: tuple[str, ...], age: str, oob: bool) -> str:
+    ctx = {
         "task": task,
         "dom_id": card_dom_id(task.path),
-        "blocked_by": board.unmet_dependencies(task),
+        "blocked_by": blocked_by,
         "deps": len(task.dependencies),
+        "oob": oob,
     }
+    return mark_safe(partial("card", ctx))  # noqa: S308 - autoescaped by the template
 
 
 def counts_context(board: Board, flt: TaskFilter) -> dict[str, Any]:
@@ -99,11 +112,14 @@ def counts_context(board: Board, flt: TaskFilter) -> dict[str, Any]:
 
 
 def feed_html(state: BoardState) -> list[str]:
-    entries: list[FeedEntry] = list(state.feed)
+    return feed_html_of(list(state.feed))
+
+
+def feed_html_of(entries: list[FeedEntry]) -> list[str]:
     for entry in entries:
         if entry.html is None:
-            entry.html = partial("feed_entry", {"event": entry.event})
-    return [e.html or "" for e in entries]
+            entry.html = partial("feed_entry", {"event": entry.event, "number": entry.number})
+    return [mark_safe(e.html or "") for e in entries]  # noqa: S308 - our own templates
 
 
 # --- WebSocket messages -------------------------------------------------------------------
@@ -124,29 +140,52 @@ def full_state_html(state: BoardState, flt: TaskFilter) -> str:
 
 
 def update_html(
-    state: BoardState, old: Board, new: Board, changed_paths: list[str], flt: TaskFilter
-) -> str:
-    """Fragments for one batch of changes, seen through one viewer's filter."""
+    state: BoardState,
+    old: Board,
+    new: Board,
+    changed_paths: list[str],
+    flt: TaskFilter,
+    feed_seen: int,
+) -> tuple[str, int]:
+    """Fragments for one batch of changes, seen through one viewer's filter.
+
+    Returns the HTML and the newest activity entry the page now has.
+    """
     lim = limits()
     parts: list[str] = []
     for op in plan(old, new, changed_paths, flt, lim):
         parts.append(_op_html(new, op, flt, lim))
-    ctx: dict[str, Any] = {
-        "oob": True,
-        "counts": counts_context(new, flt),
-        "feed": feed_html(state),
-        "state": state,
-    }
-    parts.append(partial("counts", ctx))
-    parts.append(partial("feed", ctx))
+    parts.append(partial("counts", {"oob": True, "counts": counts_context(new, flt)}))
+    feed, feed_seen = feed_update_html(state, feed_seen)
+    parts.append(feed)
+    if old.problems != new.problems or old.duplicate_ids != new.duplicate_ids:
+        parts.append(partial("problems", {"oob": True, "problems": new.all_problems()}))
     # Which tasks changed, so an open detail modal can refresh itself.
     changed_ids = sorted({t.id for b in (old, new) for p in changed_paths if (t := b.tasks.get(p))})
     parts.append(
-        format_html('<div id="last-change" hidden hx-swap-oob="true" data-task-ids="{}"></div>', json.dumps(changed_ids))
+        format_html(
+            '<div id="last-change" hidden hx-swap-oob="true" data-task-ids="{}"></div>',
+            json.dumps(changed_ids),
+        )
     )
-    if old.problems != new.problems or old.duplicate_ids != new.duplicate_ids:
-        parts.append(partial("problems", {"oob": True, "problems": new.all_problems()}))
-    return "".join(parts)
+    return "".join(parts), feed_seen
+
+
+def feed_update_html(state: BoardState, seen: int) -> tuple[str, int]:
+    """New activity entries on top, and the ones pushed past the 50 limit deleted."""
+    entries = list(state.feed)
+    fresh = [e for e in entries if e.number > seen]
+    if not fresh:
+        return "", seen
+    parts = []
+    if seen == 0:
+        parts.append('<div id="feed-empty" hx-swap-oob="delete"></div>')
+    html = "".join(feed_html_of(fresh))
+    parts.append(format_html('<div hx-swap-oob="afterbegin:#activity-feed">{}</div>', _safe(html)))
+    oldest_kept = entries[-1].number
+    for number in range(max(1, seen - len(entries) + 1), oldest_kept):
+        parts.append(f'<div id="ev-{number}" hx-swap-oob="delete"></div>')
+    return "".join(parts), entries[0].number
 
 
 def _op_html(board: Board, op: Op, flt: TaskFilter, lim: Limits) -> str:
@@ -156,9 +195,9 @@ def _op_html(board: Board, op: Op, flt: TaskFilter, lim: Limits) -> str:
     if op.kind == "delete_group":
         return format_html('<div id="{}" hx-swap-oob="delete"></div>', group_dom_id(op.key))
     if op.kind == "card":
-        return partial("card", {**card_context(board, op.tasks[0]), "oob": True})
+        return card_html(board, op.tasks[0], oob=True)
     if op.kind == "insert_cards":
-        cards = "".join(partial("card", card_context(board, t)) for t in op.tasks)
+        cards = "".join(card_html(board, t) for t in op.tasks)
         target = group_dom_id(op.key) + "-cards"
         return format_html('<div hx-swap-oob="afterbegin:#{}">{}</div>', target, _safe(cards))
     if op.kind == "group_cards":

@@ -29,6 +29,7 @@ FEED_SIZE = 50
 @dataclass
 class FeedEntry:
     event: Event
+    number: int = 0  # increasing; pages know which entries they already have
     html: str | None = field(default=None, repr=False)  # rendered once, by the web layer
 
 
@@ -42,6 +43,7 @@ class BoardState:
         self.watcher = "stopped"  # running / polling / stopped
         self.waiting_for = ""  # the collab dir, while it does not exist
         self.ready = False
+        self.feed_number = 0
         self._lock = threading.Lock()
 
     @property
@@ -59,8 +61,17 @@ class BoardState:
             self.ready = True
             if changed:
                 self.seq += 1
-            self.feed.extendleft(FeedEntry(e) for e in events)
+            self._add_to_feed(events)
             return events, changed
+
+    def _add_to_feed(self, events: list[Event]) -> None:
+        for event in events:
+            self.feed_number += 1
+            self.feed.appendleft(FeedEntry(event, self.feed_number))
+
+    @property
+    def newest_feed_number(self) -> int:
+        return self.feed[0].number if self.feed else 0
 
     def batch_message(self, events: list[Event]) -> dict[str, Any]:
         return {
@@ -85,8 +96,17 @@ class BoardState:
                 return False
             self.board = apply_events(self.board, message["events"], message["problems"])
             self.seq = message["seq"]
-            for e in message["events"]:
-                task = task_from_message(e["task"]) if e["task"] else None
-                entry = Event(e["kind"], e["task_id"], e["path"], e["old_path"], task, e["at"])
-                self.feed.appendleft(FeedEntry(entry))
+            self._add_to_feed(
+                [
+                    Event(
+                        e["kind"],
+                        e["task_id"],
+                        e["path"],
+                        e["old_path"],
+                        task_from_message(e["task"]) if e["task"] else None,
+                        e["at"],
+                    )
+                    for e in message["events"]
+                ]
+            )
             return True

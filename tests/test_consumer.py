@@ -84,7 +84,7 @@ async def test_a_filtered_viewer_does_not_get_cards_outside_its_filter(state, co
     write_task(collab, "inbox/other.yaml", id="other", agent="ops")
     await publish(state, scanner.refresh(before, ["inbox/other.yaml"], []))
     html = await ws.receive_from(timeout=5)
-    assert 'data-task-id="other"' not in html.split('id="activity-feed"')[0]
+    assert 'data-task-id="other"' not in html.split("#activity-feed")[0]
     assert 'id="count-total">1<' in html and "of 2" in html
     await ws.disconnect()
 
@@ -107,3 +107,22 @@ async def test_it_refuses_a_foreign_origin(state):
     ws = communicator(origin="http://evil.example.com")
     connected, _ = await ws.connect()
     assert not connected
+
+
+async def test_the_activity_feed_grows_by_new_entries_and_keeps_fifty(state, collab):
+    scanner = Scanner(collab)
+    board = scanner.scan()
+    state.publish_board(board)
+    ws = communicator(f"/dashboard?v={state.version}")
+    assert (await ws.connect())[0]
+    messages = []
+    for i in range(55):
+        write_task(collab, f"inbox/t{i}.yaml", id=f"t{i}")
+        board = scanner.refresh(board, [f"inbox/t{i}.yaml"], [])
+        await publish(state, board)
+        messages.append(await ws.receive_from(timeout=5))
+    assert 'id="feed-empty" hx-swap-oob="delete"' in messages[0]
+    assert messages[1].count('data-event="task.created"') == 1  # only the new entry is sent
+    assert 'id="ev-1" hx-swap-oob="delete"' in messages[50]  # the 51st pushes the 1st out
+    assert len(state.feed) == 50
+    await ws.disconnect()
