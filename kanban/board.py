@@ -6,22 +6,18 @@ readers on other threads always see one consistent state.
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from .tasks import LANES, Problem, Task, classify, parse_file
+from .tasks import LANES, UNASSIGNED, Problem, Task, changed_at, classify, parse_file
 
-log = logging.getLogger(__name__)
-# Below this many files to parse, starting worker processes costs more than it saves.
-PARALLEL_THRESHOLD = 400
+# Trees up to this size are read whole at startup; bigger ones in two steps (see `scan`).
+EAGER_ALL_BELOW = 1500
 
 
 @dataclass(frozen=True)
@@ -52,6 +48,10 @@ class Board:
         for tasks in grouped.values():
             tasks.sort(key=sort_key)
         return dict(grouped)
+
+    @cached_property
+    def pending_count(self) -> int:
+        return sum(1 for t in self.tasks.values() if t.pending)
 
     @cached_property
     def duplicate_ids(self) -> dict[str, list[str]]:
@@ -135,10 +135,41 @@ class Scanner:
         self.root = root
         self._cache: dict[str, _Cached] = {}
 
-    def scan(self, previous: Board | None = None) -> Board:
-        """A fresh board from the whole tree."""
+    def scan(self, previous: Board | None = None, eager: int | None = None) -> Board:
+        """A fresh board from the whole tree.
+
+        With `eager`, a big tree is read in two steps, because parsing YAML is what makes
+        startup slow (about half a millisecond a file): now, only the `eager` most recent
+        files of each lane and agent, which is what the page shows first; the rest become
+        pending cards (lane, agent and age known from the path and `stat`) that
+        `fill_pending` parses in the background.
+        """
         paths = set(self.walk(""))
-        return self._build(previous or EMPTY, paths, replace_all=True)
+        if eager is None or len(paths) < EAGER_ALL_BELOW:
+            return self._build(previous or EMPTY, paths, replace_all=True)
+        stats = {p: _stat(self.root / p) for p in paths}
+        groups: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+        for path in paths:
+            where = classify(path)
+            if where is not None and stats[path] is not None:
+                groups[where].append(path)
+        now: set[str] = set()
+        for (lane, folder_agent), members in groups.items():
+            if folder_agent is None and lane != "inbox":
+                now.update(members)  # the agent is in the file: it decides the group
+                continue
+            members.sort(key=lambda p: -changed_at(stats[p]))  # type: ignore[arg-type]
+            now.update(members[:eager])
+        board = self._build(previous or EMPTY, now, replace_all=True)
+        later = {p: _pending(p, stats[p]) for p in paths - now if stats[p] is not None}
+        return Board({**board.tasks, **later}, board.problems)
+
+    def fill_pending(self, board: Board, budget: int) -> Board:
+        """Parse up to `budget` pending cards, most recent first."""
+        pending = sorted(
+            (t for t in board.tasks.values() if t.pending), key=lambda t: -t.updated_at
+        )[:budget]
+        return self._build(board, {t.path for t in pending}, replace_all=False)
 
     def refresh(self, previous: Board, files: Iterable[str], dirs: Iterable[str]) -> Board:
         """A board with the given files re-read and the given subtrees re-walked."""
@@ -195,39 +226,21 @@ class Scanner:
         root = os.path.realpath(self.root)
         return not (real == root or real.startswith(root + os.sep))
 
-    def _parse_many(self, paths: list[str]) -> dict[str, Task | Problem]:
-        """Parse files, on every core when there are many: YAML parsing is the cost of startup."""
-        workers = min(os.cpu_count() or 1, 8)
-        if len(paths) < PARALLEL_THRESHOLD or workers < 2:
-            return {p: parse_file(self.root, p) for p in paths}
-        chunks = [paths[i::workers] for i in range(workers)]
-        try:
-            # forkserver, not fork: other threads (watchers) may hold locks at fork time.
-            ctx = multiprocessing.get_context("forkserver")
-            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-                results = pool.map(_parse_chunk, [self.root] * workers, chunks)
-                return {path: result for chunk in results for path, result in chunk}
-        except Exception:  # no fork, no /dev/shm...: parsing serially is only slower
-            log.warning("parallel parsing failed; parsing serially", exc_info=True)
-            return {p: parse_file(self.root, p) for p in paths}
-
     def _build(
         self, previous: Board, paths: set[str], replace_all: bool, forced: AbstractSet[str] = frozenset()
     ) -> Board:
         tasks: dict[str, Task] = {} if replace_all else dict(previous.tasks)
         problems: dict[str, Problem] = {} if replace_all else dict(previous.problems)
-        stale_paths = [p for p in paths if self._needs_parse(p, p in forced)]
-        parsed = self._parse_many(stale_paths) if len(stale_paths) >= PARALLEL_THRESHOLD else {}
         for relpath in paths:
             tasks.pop(relpath, None)
             problems.pop(relpath, None)
-            result = self._read(relpath, relpath in forced, parsed.get(relpath))
+            result = self._read(relpath, relpath in forced)
             if result is None:
                 continue
             if isinstance(result, Problem):
                 problems[relpath] = result
                 last_good = previous.tasks.get(relpath)
-                if last_good is not None:
+                if last_good is not None and not last_good.pending:
                     # A file caught mid-write or broken by hand keeps its last good card.
                     tasks[relpath] = _stale(last_good, result.error)
             else:
@@ -238,25 +251,7 @@ class Scanner:
                     del self._cache[path]
         return Board(tasks, problems)
 
-    def _needs_parse(self, relpath: str, force: bool) -> bool:
-        if force:
-            return True
-        cached = self._cache.get(relpath)
-        if cached is None:
-            return True
-        try:
-            st = os.stat(self.root / relpath)
-        except OSError:
-            return False
-        return (cached.size, cached.mtime_ns, cached.ctime_ns) != (
-            st.st_size,
-            st.st_mtime_ns,
-            st.st_ctime_ns,
-        )
-
-    def _read(
-        self, relpath: str, force: bool = False, parsed: Task | Problem | None = None
-    ) -> Task | Problem | None:
+    def _read(self, relpath: str, force: bool = False) -> Task | Problem | None:
         full = self.root / relpath
         try:
             st = full.stat()
@@ -278,13 +273,35 @@ class Scanner:
             and cached.ctime_ns == st.st_ctime_ns
         ):
             return cached.result
-        result = parsed if parsed is not None else parse_file(self.root, relpath)
+        result = parse_file(self.root, relpath)
         self._cache[relpath] = _Cached(st.st_size, st.st_mtime_ns, st.st_ctime_ns, result)
         return result
 
 
-def _parse_chunk(root: Path, paths: list[str]) -> list[tuple[str, Task | Problem]]:
-    return [(p, parse_file(root, p)) for p in paths]
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def _pending(relpath: str, st: os.stat_result) -> Task:
+    lane, folder_agent = classify(relpath) or ("inbox", None)
+    stem = PurePosixPath(relpath).stem
+    return Task(
+        id=stem,
+        path=relpath,
+        lane=lane,
+        agent=folder_agent or UNASSIGNED,
+        title=stem,
+        priority="normal",
+        status="",
+        estimated_hours=None,
+        dependencies=(),
+        updated_at=changed_at(st),
+        data={},
+        pending=True,
+    )
 
 
 def _stale(task: Task, reason: str) -> Task:

@@ -57,6 +57,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.board, self.pending = new, set()
         await self.send(text_data=html)
 
+    async def board_resync(self, message: dict[str, Any]) -> None:
+        await self._resync()
+
     async def telemetry_update(self, message: dict[str, Any]) -> None:
         await self.send(text_data=render.telemetry_html())
 

@@ -62,6 +62,8 @@ def diff(old: Board, new: Board, now: float | None = None) -> list[Event]:
 
     for path in sorted(old.tasks.keys() & new.tasks.keys()):
         before, after = old.tasks[path], new.tasks[path]
+        if before.pending:
+            continue  # read for the first time at startup: not news
         if before.content_key() != after.content_key():
             events.append(Event(_edit_kind(before, after), after.id, path, None, after, at))
 
@@ -126,6 +128,7 @@ def task_to_message(task: Task) -> dict[str, Any]:
         "stale": task.stale,
         "has_title": task.has_title,
         "has_agent": task.has_agent,
+        "pending": task.pending,
     }
 
 

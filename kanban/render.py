@@ -102,13 +102,13 @@ def _card_html(task: Task, blocked_by: tuple[str, ...], age: str, oob: bool) -> 
 def counts_context(board: Board, flt: TaskFilter) -> dict[str, Any]:
     total = board.counts
     if not flt.active:
-        return {"filtered": False, "shown": total, "total": total}
+        return {"filtered": False, "shown": total, "total": total, "reading": board.pending_count}
     shown = {lane: 0 for lane in LANES}
     for task in board.tasks.values():
         if flt.matches(task):
             shown[task.lane] += 1
     shown["total"] = sum(shown.values())
-    return {"filtered": True, "shown": shown, "total": total}
+    return {"filtered": True, "shown": shown, "total": total, "reading": board.pending_count}
 
 
 def feed_html(state: BoardState) -> list[str]:

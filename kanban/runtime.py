@@ -30,7 +30,13 @@ def set_loop(loop: asyncio.AbstractEventLoop | None) -> None:
 
 
 def publish_board(board: Board) -> None:
+    was_reading = STATE.board.pending_count
     events, changed = STATE.publish_board(board)
+    if was_reading and not board.pending_count:
+        # Every card is read now: pages filled from half-read cards get the whole board.
+        log.info("all %d task files read", board.counts["total"])
+        send_to_group({"type": "board.resync"})
+        return
     if not changed:
         return
     for event in events:

@@ -57,6 +57,7 @@ class Task:
     stale: str = ""  # why the file is currently unreadable; the card keeps its last good state
     has_title: bool = True
     has_agent: bool = True
+    pending: bool = False  # listed from its path only, not parsed yet (startup of huge trees)
 
     @property
     def dependency_ids(self) -> list[str]:
@@ -84,6 +85,7 @@ class Task:
             "estimated_hours": self.estimated_hours,
             "updated_at": dt.datetime.fromtimestamp(self.updated_at, dt.timezone.utc).isoformat(),
             "stale": bool(self.stale),
+            "pending": self.pending,
         }
 
 

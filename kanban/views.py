@@ -34,6 +34,7 @@ def health(request: HttpRequest) -> JsonResponse:
             "telemetry": service.health(),
             "waiting_for": STATE.waiting_for or None,
             "problems": len(STATE.board.problems),
+            "reading": STATE.board.pending_count,
         }
     )
 

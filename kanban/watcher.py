@@ -54,6 +54,10 @@ EVENT_FILTER = [
 QUIET_SECONDS = 0.004
 MAX_DELAY_SECONDS = 0.15
 ROOT_CHECK_SECONDS = 0.5
+# Startup of a huge tree: cards parsed at once per lane and agent (the page shows up to 40),
+# then the rest in chunks of about 0.1 s, so a change waits at most that long meanwhile.
+EAGER_PER_GROUP = 40
+FILL_CHUNK = 200
 
 
 class _Handler(FileSystemEventHandler):
@@ -133,9 +137,10 @@ class BoardWatcher:
                 return
         root_id = _identity(self.root)
         self._start_observer()
-        self._publish(self.scanner.scan(self.board))
+        self._publish(self.scanner.scan(self.board, eager=EAGER_PER_GROUP))
         while not self._stop.is_set():
-            woke = self._wake.wait(ROOT_CHECK_SECONDS)
+            # While a huge tree is still being read, changes come first, then the next chunk.
+            woke = self._wake.wait(0 if self.board.pending_count else ROOT_CHECK_SECONDS)
             if self._stop.is_set():
                 return
             if self._root_gone or _identity(self.root) != root_id:
@@ -147,6 +152,8 @@ class BoardWatcher:
             if woke:
                 self._settle()
                 self._flush()
+            elif self.board.pending_count:
+                self._publish(self.scanner.fill_pending(self.board, FILL_CHUNK))
 
     # --- events -------------------------------------------------------------------------
     def note(self, event: FileSystemEvent) -> None:

@@ -203,3 +203,23 @@ def test_a_move_into_a_new_folder_is_one_move_even_before_the_old_path_is_report
     # watchdog reports the new folder first; the old path's deletion comes half a second later
     after = scanner.refresh(before, [], ["done/dev"])
     assert kinds(diff(before, after)) == [(COMPLETED, "t1")]
+
+
+def test_a_big_tree_is_read_in_two_steps_with_the_visible_cards_first(collab):
+    import time as _time
+
+    for i in range(1600):
+        write_task(collab, f"done/dev/t{i:04d}.yaml", id=f"t{i:04d}", title=f"Task {i}")
+    newest = collab / "done/dev/t0000.yaml"
+    future = _time.time() + 60
+    os.utime(newest, (future, future))
+    scanner = Scanner(collab)
+    quick = scanner.scan(eager=40)
+    assert quick.counts["done"] == 1600
+    assert quick.pending_count == 1560
+    assert not quick.tasks["done/dev/t0000.yaml"].pending  # the most recent are read first
+    board = quick
+    while board.pending_count:
+        board = scanner.fill_pending(board, 500)
+    assert diff(quick, board) == []  # finishing the read is not news
+    assert board.tasks["done/dev/t1599.yaml"].title == "Task 1599"

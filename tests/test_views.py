@@ -70,6 +70,7 @@ def test_api_tasks_has_the_contract_shape(client, board_state):
         "estimated_hours": 3.5,
         "updated_at": task["updated_at"],
         "stale": False,
+        "pending": False,
     }
     assert data["problems"] == [{"path": "inbox/2026-02-12T1102-broken.yaml", "error": data["problems"][0]["error"]}]
 
