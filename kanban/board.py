@@ -134,6 +134,7 @@ class Scanner:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._cache: dict[str, _Cached] = {}
+        self._pending_order: list[str] = []
 
     def scan(self, previous: Board | None = None, eager: int | None = None) -> Board:
         """A fresh board from the whole tree.
@@ -162,14 +163,21 @@ class Scanner:
             now.update(members[:eager])
         board = self._build(previous or EMPTY, now, replace_all=True)
         later = {p: _pending(p, stats[p]) for p in paths - now if stats[p] is not None}
+        # Most recent last, so filling pops from the end.
+        self._pending_order = sorted(later, key=lambda p: later[p].updated_at)
         return Board({**board.tasks, **later}, board.problems)
 
     def fill_pending(self, board: Board, budget: int) -> Board:
         """Parse up to `budget` pending cards, most recent first."""
-        pending = sorted(
-            (t for t in board.tasks.values() if t.pending), key=lambda t: -t.updated_at
-        )[:budget]
-        return self._build(board, {t.path for t in pending}, replace_all=False)
+        chosen: set[str] = set()
+        while self._pending_order and len(chosen) < budget:
+            path = self._pending_order.pop()
+            task = board.tasks.get(path)
+            if task is not None and task.pending:
+                chosen.add(path)
+        if not chosen:  # pending cards this scanner did not list (a board from elsewhere)
+            chosen = {t.path for t in board.tasks.values() if t.pending}
+        return self._build(board, chosen, replace_all=False)
 
     def refresh(self, previous: Board, files: Iterable[str], dirs: Iterable[str]) -> Board:
         """A board with the given files re-read and the given subtrees re-walked."""
