@@ -67,7 +67,7 @@ class Dashboard:
 
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
-        log = open(self.log_path, "a", encoding="utf-8") if self.log_path else None
+        log = open(self.log_path, "a", encoding="utf-8") if self.log_path else None  # noqa: SIM115
         try:
             for raw in self.proc.stdout:
                 line = raw.decode("utf-8", "replace")
@@ -187,6 +187,4 @@ def rss_mb(pid: int) -> float:
 
 
 def launch_chromium(playwright: Any) -> Any:
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-    )
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

@@ -229,7 +229,9 @@ def measure_dom(dash: Dashboard, collab: Path, pairs, total: int) -> dict[str, A
                     continue
                 hit = page.evaluate("() => window.__bench.hit")
                 latencies.append(hit["hr"] - offset - t_py)
-            counts_ok = _page_counts(page) == Http(dash.host, dash.port).json("/api/tasks")["counts"]
+            counts_ok = (
+                _page_counts(page) == Http(dash.host, dash.port).json("/api/tasks")["counts"]
+            )
         finally:
             browser.close()
     return {
@@ -260,7 +262,11 @@ def run_size(tasks: int, args: argparse.Namespace) -> dict[str, Any]:
         pairs = movable(collab, max(args.moves, args.browser_moves) // 2 + 1)
         result: dict[str, Any] = {"tasks": tasks}
         result.update(measure_startup(collab, db, tasks, args.startup_runs, log))
-        print(f"[{tasks}] startup: ready {result['ready_s']:.2f} s, health {result['health_s']:.2f} s", flush=True)
+        print(
+            f"[{tasks}] startup: ready {result['ready_s']:.2f} s,"
+            f" health {result['health_s']:.2f} s",
+            flush=True,
+        )
         dash = Dashboard(collab, db, log).start()
         try:
             wait_for_tasks(dash, tasks)
@@ -295,40 +301,107 @@ def print_table(r: dict[str, Any]) -> None:
 
     rows: list[tuple[str, str, str]] = []
     rows.append(("(a) start -> ready line (median of 3)", f"{r['ready_s']:.2f} s", ""))
-    rows.append((
-        "(a) start -> /health reports all tasks",
-        f"{r['health_s']:.2f} s  (runs {', '.join(f'{x:.2f}' for x in r['health_runs'])})",
-        flag(r["health_s"] <= LIMITS["startup_health_s"]),
-    ))
-    rows.append(("    SIGTERM -> exit (max), exit codes", f"{r['stop_s_max']:.2f} s, {r['exit_codes']}", flag(r["stop_s_max"] <= 2 and not any(r["exit_codes"]))))
+    rows.append(
+        (
+            "(a) start -> /health reports all tasks",
+            f"{r['health_s']:.2f} s  (runs {', '.join(f'{x:.2f}' for x in r['health_runs'])})",
+            flag(r["health_s"] <= LIMITS["startup_health_s"]),
+        )
+    )
+    rows.append(
+        (
+            "    SIGTERM -> exit (max), exit codes",
+            f"{r['stop_s_max']:.2f} s, {r['exit_codes']}",
+            flag(r["stop_s_max"] <= 2 and not any(r["exit_codes"])),
+        )
+    )
     if "ws" in r:
         w = r["ws"]
-        rows.append((
-            f"(b) move -> WS message, n={w['n']}",
-            f"p50 {fmt(w['p50'])}  p95 {fmt(w['p95'])}  max {fmt(w['max'])} ms  (missed {r['ws_missed']})",
-            flag(w["p95"] <= LIMITS["ws_p95_ms"] and not r["ws_missed"]),
-        ))
-        rows.append(("    WS update message / full state", f"{r['ws_msg_bytes_median']:,.0f} B / {r['ws_full_state_bytes']:,} B", ""))
+        rows.append(
+            (
+                f"(b) move -> WS message, n={w['n']}",
+                f"p50 {fmt(w['p50'])}  p95 {fmt(w['p95'])}  max {fmt(w['max'])} ms"
+                f"  (missed {r['ws_missed']})",
+                flag(w["p95"] <= LIMITS["ws_p95_ms"] and not r["ws_missed"]),
+            )
+        )
+        rows.append(
+            (
+                "    WS update message / full state",
+                f"{r['ws_msg_bytes_median']:,.0f} B / {r['ws_full_state_bytes']:,} B",
+                "",
+            )
+        )
     if "dom" in r:
         d = r["dom"]
-        rows.append((
-            f"(c) move -> DOM (Chromium), n={d['n']}",
-            f"p50 {fmt(d['p50'])}  p95 {fmt(d['p95'])}  max {fmt(d['max'])} ms  (missed {r['dom_missed']})",
-            flag(d["p95"] <= LIMITS["dom_p95_ms"] and not r["dom_missed"]),
-        ))
-        rows.append(("    page load -> socket open; clock skew", f"{r['page_open_ms']:.0f} ms; {r['clock_skew_ms']:+.1f} ms (+/-{r['clock_window_ms'] / 2:.1f})", ""))
-        rows.append(("    page counts == /api/tasks counts", str(r["dom_counts_match"]), flag(r["dom_counts_match"])))
-    rows.append((
-        "(d) GET / server time (median / p95)",
-        f"{r['page_median_ms']:.1f} / {r['page_p95_ms']:.1f} ms",
-        flag(r["page_p95_ms"] <= LIMITS["page_p95_ms"]),
-    ))
-    rows.append(("(d) GET / size", f"{r['page_bytes']:,} B", flag(r["page_bytes"] <= LIMITS["page_bytes"])))
-    rows.append(("    GET /api/tasks (median, size)", f"{r['api_tasks_median_ms']:.1f} ms, {r['api_tasks_bytes']:,} B", ""))
-    rows.append(("(e) RSS after startup", f"{r['rss_start_mb']:.1f} MB", flag(r["rss_start_mb"] <= LIMITS["rss_after_mb"])))
-    rows.append(("(e) RSS after the moves", f"{r['rss_after_mb']:.1f} MB", flag(r["rss_after_mb"] <= LIMITS["rss_after_mb"])))
-    rows.append(("(f) idle CPU over 10 s", f"{r['idle_cpu_pct']:.1f} % of a core", flag(r["idle_cpu_pct"] <= 2)))
-    rows.append(("    final SIGTERM -> exit", f"{r['final_stop_s']:.2f} s, code {r['final_exit_code']}", flag(r["final_stop_s"] <= 2 and r["final_exit_code"] == 0)))
+        rows.append(
+            (
+                f"(c) move -> DOM (Chromium), n={d['n']}",
+                f"p50 {fmt(d['p50'])}  p95 {fmt(d['p95'])}  max {fmt(d['max'])} ms"
+                f"  (missed {r['dom_missed']})",
+                flag(d["p95"] <= LIMITS["dom_p95_ms"] and not r["dom_missed"]),
+            )
+        )
+        rows.append(
+            (
+                "    page load -> socket open; clock skew",
+                f"{r['page_open_ms']:.0f} ms; {r['clock_skew_ms']:+.1f} ms"
+                f" (+/-{r['clock_window_ms'] / 2:.1f})",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "    page counts == /api/tasks counts",
+                str(r["dom_counts_match"]),
+                flag(r["dom_counts_match"]),
+            )
+        )
+    rows.append(
+        (
+            "(d) GET / server time (median / p95)",
+            f"{r['page_median_ms']:.1f} / {r['page_p95_ms']:.1f} ms",
+            flag(r["page_p95_ms"] <= LIMITS["page_p95_ms"]),
+        )
+    )
+    rows.append(
+        ("(d) GET / size", f"{r['page_bytes']:,} B", flag(r["page_bytes"] <= LIMITS["page_bytes"]))
+    )
+    rows.append(
+        (
+            "    GET /api/tasks (median, size)",
+            f"{r['api_tasks_median_ms']:.1f} ms, {r['api_tasks_bytes']:,} B",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "(e) RSS after startup",
+            f"{r['rss_start_mb']:.1f} MB",
+            flag(r["rss_start_mb"] <= LIMITS["rss_after_mb"]),
+        )
+    )
+    rows.append(
+        (
+            "(e) RSS after the moves",
+            f"{r['rss_after_mb']:.1f} MB",
+            flag(r["rss_after_mb"] <= LIMITS["rss_after_mb"]),
+        )
+    )
+    rows.append(
+        (
+            "(f) idle CPU over 10 s",
+            f"{r['idle_cpu_pct']:.1f} % of a core",
+            flag(r["idle_cpu_pct"] <= 2),
+        )
+    )
+    rows.append(
+        (
+            "    final SIGTERM -> exit",
+            f"{r['final_stop_s']:.2f} s, code {r['final_exit_code']}",
+            flag(r["final_stop_s"] <= 2 and r["final_exit_code"] == 0),
+        )
+    )
     width = max(len(a) for a, _, _ in rows)
     vwidth = max(len(b) for _, b, _ in rows)
     print(f"\n=== board of {r['tasks']:,} tasks ===")
@@ -339,15 +412,21 @@ def print_table(r: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, action="append", help="board size (repeatable; default 100 and 10000)")
+    parser.add_argument(
+        "--tasks", type=int, action="append", help="board size (repeatable; default 100 and 10000)"
+    )
     parser.add_argument("--moves", type=int, default=200, help="WebSocket moves per size")
-    parser.add_argument("--browser-moves", type=int, default=100, help="Chromium moves per size (0: skip)")
+    parser.add_argument(
+        "--browser-moves", type=int, default=100, help="Chromium moves per size (0: skip)"
+    )
     parser.add_argument("--startup-runs", type=int, default=3)
     parser.add_argument("--page-requests", type=int, default=20)
     parser.add_argument("--idle-seconds", type=float, default=10)
     parser.add_argument("--agents", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--telemetry-db", type=Path, help="a telemetry file to serve (default: none)")
+    parser.add_argument(
+        "--telemetry-db", type=Path, help="a telemetry file to serve (default: none)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     sizes = args.tasks or [100, 10000]

@@ -38,8 +38,10 @@ from gen_tasks import agent_names, generate  # noqa: E402
 
 MONITOR = """
 () => {
-  const m = window.__burst = {longtasks: [], gaps: [], last: performance.now(), running: true,
-                              supported: PerformanceObserver.supportedEntryTypes.includes("longtask")};
+  const m = window.__burst = {
+    longtasks: [], gaps: [], last: performance.now(), running: true,
+    supported: PerformanceObserver.supportedEntryTypes.includes("longtask"),
+  };
   if (m.supported) {
     new PerformanceObserver(list => {
       for (const e of list.getEntries()) m.longtasks.push(e.duration);
@@ -58,16 +60,19 @@ MONITOR = """
 PAGE_STATE = """
 () => {
   const num = id => parseInt(document.getElementById(id).textContent, 10);
-  const counts = Object.fromEntries(["inbox", "assigned", "done", "total"].map(k => [k, num("count-" + k)]));
+  const counts = Object.fromEntries(
+    ["inbox", "assigned", "done", "total"].map(k => [k, num("count-" + k)]));
   const groups = [];
   for (const lane of ["inbox", "assigned", "done"]) {
     for (const g of document.querySelectorAll("#lane-" + lane + " section.group")) {
       const c = g.querySelector(".group-count");
-      groups.push({lane, agent: g.dataset.agent || "", total: c ? parseInt(c.textContent, 10) : null,
+      groups.push({lane, agent: g.dataset.agent || "",
+                   total: c ? parseInt(c.textContent, 10) : null,
                    cards: Array.from(g.querySelectorAll("[data-path]")).map(e => e.dataset.path)});
     }
   }
-  return {counts, groups, messages: +(document.body.dataset.wsMessages || 0), ws: document.body.dataset.ws};
+  const body = document.body.dataset;
+  return {counts, groups, messages: +(body.wsMessages || 0), ws: body.ws};
 }
 """
 
@@ -81,9 +86,7 @@ class Mover:
         self.rng = random.Random(seed)
         # Files straight under a lane or an agent folder (deeper archived ones stay put).
         self.files: list[Path] = [
-            p
-            for p in collab.glob("*/**/*.y*ml")
-            if len(p.relative_to(collab).parts) <= 3
+            p for p in collab.glob("*/**/*.y*ml") if len(p.relative_to(collab).parts) <= 3
         ]
 
     def move_one(self) -> None:
@@ -108,17 +111,23 @@ def check(page_state: dict[str, Any], api: dict[str, Any], disk: dict[str, int])
         errors.append(f"page counts {page_state['counts']} != /api/tasks {api['counts']}")
     if api["counts"] != disk:
         errors.append(f"/api/tasks counts {api['counts']} != files on disk {disk}")
-    per_group = Counter((t["lane"], "" if t["lane"] == "inbox" else t["agent"]) for t in api["tasks"])
+    per_group = Counter(
+        (t["lane"], "" if t["lane"] == "inbox" else t["agent"]) for t in api["tasks"]
+    )
     where = {t["path"]: t["lane"] for t in api["tasks"]}
     seen: set[tuple[str, str]] = set()
     for g in page_state["groups"]:
         key = (g["lane"], g["agent"])
         seen.add(key)
         if g["total"] != per_group.get(key, 0):
-            errors.append(f"group {key}: page says {g['total']}, /api/tasks has {per_group.get(key, 0)}")
+            errors.append(
+                f"group {key}: page says {g['total']}, /api/tasks has {per_group.get(key, 0)}"
+            )
         for path in g["cards"]:
             if where.get(path) != g["lane"]:
-                errors.append(f"card {path} shown in {g['lane']}, /api/tasks says {where.get(path)}")
+                errors.append(
+                    f"card {path} shown in {g['lane']}, /api/tasks says {where.get(path)}"
+                )
         if len(set(g["cards"])) != len(g["cards"]):
             errors.append(f"group {key} shows a card twice")
     for key in set(per_group) - seen:
@@ -187,12 +196,24 @@ def run(args: argparse.Namespace) -> int:
     long = mon["longtasks"]
     print(f"\n=== burst: {total} moves at {args.rate}/s on a board of {args.tasks:,} tasks ===")
     rows = [
-        ("moves written", f"{total} in {burst_s:.2f} s (worst lag behind schedule {lag * 1000:.0f} ms)"),
+        (
+            "moves written",
+            f"{total} in {burst_s:.2f} s (worst lag behind schedule {lag * 1000:.0f} ms)",
+        ),
         ("WS messages the page handled", str(state["messages"] - messages_before)),
         ("longtask observer", "supported" if supported else "not supported (frame gaps only)"),
-        ("long tasks (>50 ms)", f"{len(long)}, longest {max(long) if long else 0:.0f} ms, total {sum(long):.0f} ms"),
-        ("frame gap p50 / p95 / max", f"{gaps['p50']:.1f} / {gaps['p95']:.1f} / {gaps['max']:.1f} ms over {gaps['n']} frames"),
-        ("converged after the last move in", f"{converge_s:.2f} s" if not errors else f"NOT within {args.settle:.0f} s"),
+        (
+            "long tasks (>50 ms)",
+            f"{len(long)}, longest {max(long) if long else 0:.0f} ms, total {sum(long):.0f} ms",
+        ),
+        (
+            "frame gap p50 / p95 / max",
+            f"{gaps['p50']:.1f} / {gaps['p95']:.1f} / {gaps['max']:.1f} ms over {gaps['n']} frames",
+        ),
+        (
+            "converged after the last move in",
+            f"{converge_s:.2f} s" if not errors else f"NOT within {args.settle:.0f} s",
+        ),
         ("final page counts", str(state["counts"])),
         ("server RSS after", f"{rss:.1f} MB"),
         ("SIGTERM -> exit", f"{took:.2f} s, code {code}"),
@@ -210,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=50, help="moves per second")
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--settle", type=float, default=15, help="how long the page may take to converge")
+    parser.add_argument(
+        "--settle", type=float, default=15, help="how long the page may take to converge"
+    )
     parser.add_argument("--agents", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--telemetry-db", type=Path)

@@ -34,7 +34,8 @@ VERBS = [
     "Fix", "Add tests for", "Prototype", "Clean up", "Assess", "Specify", "Integrate",
 ]  # fmt: skip
 THINGS = [
-    "task assignment router", "telemetry exporter", "dashboard Kanban lane", "YAML schema validator",
+    "task assignment router", "telemetry exporter", "dashboard Kanban lane",
+    "YAML schema validator",
     "model cost tracker", "agent profile loader", "directive index", "ADR template",
     "WebSocket reconnect logic", "template renderer", "query service facade", "JSONL event writer",
     "glossary terms", "persona workflows", "build pipeline", "docsite integration",
@@ -99,7 +100,10 @@ def _description(rng: random.Random, title: str) -> str:
         "",
         "## Acceptance",
         "",
-        *[f"- [ ] {rng.choice(VERBS)} {rng.choice(THINGS)} (<{rng.randint(1, 50)} ms)" for _ in range(rng.randint(1, 4))],
+        *[
+            f"- [ ] {rng.choice(VERBS)} {rng.choice(THINGS)} (<{rng.randint(1, 50)} ms)"
+            for _ in range(rng.randint(1, 4))
+        ],
         "",
         "See [the spec](specifications/llm-dashboard/real-time-execution-dashboard.md).",
     ]  # fmt: skip
@@ -115,13 +119,19 @@ def _dependencies(rng: random.Random, earlier: list[str]) -> Any:
         return picks  # a list of ids
     if shape < 0.85:
         return [
-            {"type": rng.choice(DEP_TYPES), "task_id": p, "description": f"{rng.choice(VERBS)} first"}
+            {
+                "type": rng.choice(DEP_TYPES),
+                "task_id": p,
+                "description": f"{rng.choice(VERBS)} first",
+            }
             for p in picks
         ]
     return {"requires": picks[:1], "blocks": picks[1:]}  # a mapping of lists
 
 
-def _task(rng: random.Random, i: int, agent: str, lane: str, earlier: list[str]) -> tuple[str, dict[str, Any]]:
+def _task(
+    rng: random.Random, i: int, agent: str, lane: str, earlier: list[str]
+) -> tuple[str, dict[str, Any]]:
     created = BASE_TIME - timedelta(minutes=rng.randint(0, 90 * 24 * 60))
     title = f"{rng.choice(VERBS)} {rng.choice(THINGS)}"
     slug = title.lower().replace(" ", "-")
@@ -148,7 +158,9 @@ def _task(rng: random.Random, i: int, agent: str, lane: str, earlier: list[str])
     data["dependencies"] = _dependencies(rng, earlier)
     data["description"] = _description(rng, title)
     data["context"] = {
-        "background": f"Follow-up of the {rng.choice(THINGS)} work.\nKeep the public interface stable.\n",
+        "background": (
+            f"Follow-up of the {rng.choice(THINGS)} work.\nKeep the public interface stable.\n"
+        ),
         "notes": [f"{rng.choice(VERBS)} {rng.choice(THINGS)}" for _ in range(rng.randint(0, 3))],
         "related_adrs": [f"docs/architecture/adrs/ADR-0{rng.randint(10, 45)}.md"],
     }
@@ -163,7 +175,9 @@ def _task(rng: random.Random, i: int, agent: str, lane: str, earlier: list[str])
     return stem, data
 
 
-def generate(out: Path, tasks: int, agents: int = 12, done_share: float = 0.7, seed: int = 1) -> None:
+def generate(
+    out: Path, tasks: int, agents: int = 12, done_share: float = 0.7, seed: int = 1
+) -> None:
     """Write `tasks` task files under `out` (created if missing; existing files are kept)."""
     rng = random.Random(seed)
     out = Path(out)

@@ -235,7 +235,11 @@ class Scanner:
         return not (real == root or real.startswith(root + os.sep))
 
     def _build(
-        self, previous: Board, paths: set[str], replace_all: bool, forced: AbstractSet[str] = frozenset()
+        self,
+        previous: Board,
+        paths: set[str],
+        replace_all: bool,
+        forced: AbstractSet[str] = frozenset(),
     ) -> Board:
         tasks: dict[str, Task] = {} if replace_all else dict(previous.tasks)
         problems: dict[str, Problem] = {} if replace_all else dict(previous.problems)

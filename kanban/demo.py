@@ -47,8 +47,7 @@ def _task(task_id: str, agent: str, status: str, title: str, **extra: object) ->
         "created_at": now.isoformat().replace("+00:00", "Z"),
         "estimated_hours": random.choice([1, 2, 3.5, "1-2", "4-6"]),
         "description": (
-            f"**{title}.**\n\nSteps:\n\n- read the current code\n- make the change\n"
-            "- add tests\n"
+            f"**{title}.**\n\nSteps:\n\n- read the current code\n- make the change\n- add tests\n"
         ),
         "context": {"milestone": "M5", "notes": "Seeded by the demo."},
         "acceptance_criteria": ["Tests pass", "Docs updated", "Reviewed"],
@@ -80,7 +79,13 @@ def create_workspace(base: Path) -> tuple[Path, Path]:
     first = next_id("architect", "Design the task schema")
     _write(
         collab / "done" / "architect" / f"{first}.yaml",
-        _task(first, "architect", "done", "Design the task schema", completed_at="2026-02-10T10:00:00Z"),
+        _task(
+            first,
+            "architect",
+            "done",
+            "Design the task schema",
+            completed_at="2026-02-10T10:00:00Z",
+        ),
     )
     for i in range(12):
         agent = AGENTS[i % len(AGENTS)]

@@ -87,7 +87,9 @@ def diff(old: Board, new: Board, now: float | None = None) -> list[Event]:
 
 
 def _closest(candidates: list[Task], after: Task) -> Task:
-    same_name = [t for t in candidates if t.path.rsplit("/", 1)[-1] == after.path.rsplit("/", 1)[-1]]
+    same_name = [
+        t for t in candidates if t.path.rsplit("/", 1)[-1] == after.path.rsplit("/", 1)[-1]
+    ]
     return (same_name or candidates)[0]
 
 

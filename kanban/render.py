@@ -225,5 +225,6 @@ def telemetry_context() -> dict[str, Any]:
 def telemetry_html() -> str:
     ctx = {**telemetry_context(), "oob": True}
     return "".join(
-        get_template(f"telemetry/fragments.html#{name}").render(ctx) for name in ("figures", "charts")
+        get_template(f"telemetry/fragments.html#{name}").render(ctx)
+        for name in ("figures", "charts")
     )

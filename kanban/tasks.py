@@ -120,9 +120,7 @@ def classify(relpath: str) -> tuple[str, str | None] | None:
 
 def is_ignored_name(name: str) -> bool:
     return (
-        name.startswith(".")
-        or name.endswith(("~", ".swp", ".swx", ".tmp"))
-        or name.startswith("#")
+        name.startswith(".") or name.endswith(("~", ".swp", ".swx", ".tmp")) or name.startswith("#")
     )
 
 
@@ -284,7 +282,9 @@ def parse_dependencies(value: Any) -> tuple[Dependency, ...]:
                     # Under a heading the items are often prose ("Hugo installed locally"),
                     # which is a note, not a task id.
                     is_id = not any(ch.isspace() for ch in text)
-                    deps.append(Dependency(text if is_id else None, str(key), "" if is_id else text))
+                    deps.append(
+                        Dependency(text if is_id else None, str(key), "" if is_id else text)
+                    )
         return tuple(deps)
     if isinstance(value, list):
         deps = []

@@ -63,7 +63,9 @@ def lane(request: HtmxHttpRequest, lane: str) -> HttpResponse:
     agent = request.GET.get("agent", "")
     key = (lane, "" if lane == "inbox" else agent)
     no_limit = board_render.Limits(done=10**9, other=10**9)
-    view = group_view(board_state, key, TaskFilter(q=flt.q, priority=flt.priority, status=flt.status), no_limit)
+    view = group_view(
+        board_state, key, TaskFilter(q=flt.q, priority=flt.priority, status=flt.status), no_limit
+    )
     group = board_render.group_context(board_state, view, flt)
     return render(
         request,

@@ -239,7 +239,9 @@ class BoardWatcher:
         if not self.force_polling:
             observer: BaseObserver = Observer()
             try:
-                observer.schedule(handler, str(self.root), recursive=True, event_filter=EVENT_FILTER)
+                observer.schedule(
+                    handler, str(self.root), recursive=True, event_filter=EVENT_FILTER
+                )
                 observer.start()
             except OSError as exc:
                 # ENOSPC: the per-user inotify watch or instance limit is reached.

@@ -5,7 +5,6 @@ import os
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -50,7 +49,9 @@ def test_a_ten_thousand_task_board_serves_a_bounded_page_and_stays_live(big_boar
     os.rename(victim, target)
     deadline = time.monotonic() + 5
     while True:
-        tasks = json.loads(fetch(server.url + "api/tasks?q=" + urllib.request.quote(victim.stem)))["tasks"]
+        tasks = json.loads(fetch(server.url + "api/tasks?q=" + urllib.request.quote(victim.stem)))[
+            "tasks"
+        ]
         if any(t["lane"] == "inbox" for t in tasks):
             break
         assert time.monotonic() < deadline, "the move never showed"

@@ -1,8 +1,6 @@
 import os
 import shutil
-from pathlib import Path
 
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -140,7 +138,9 @@ def visible(board):
     )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=operations)
 def test_any_sequence_of_changes_ends_in_the_same_board_as_a_fresh_scan(tmp_path_factory, ops):
     root = tmp_path_factory.mktemp("prop")

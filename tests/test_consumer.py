@@ -10,7 +10,6 @@ from kanban.state import BoardState
 from .factories import move, write_task
 
 
-
 @pytest.fixture
 def state(monkeypatch):
     fresh = BoardState()

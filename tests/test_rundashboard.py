@@ -13,7 +13,10 @@ from .server import REPO, DashboardProcess, free_port
 def run(*args, timeout=20):
     return subprocess.run(
         [sys.executable, str(REPO / "manage.py"), "rundashboard", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=timeout,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -24,7 +27,9 @@ def get_json(url):
 
 def test_it_serves_the_board_and_stops_cleanly_on_sigterm(collab, tmp_path):
     write_task(collab, "inbox/t1.yaml", id="t1")
-    server = DashboardProcess("--collab-dir", str(collab), "--telemetry-db", str(tmp_path / "none.db"))
+    server = DashboardProcess(
+        "--collab-dir", str(collab), "--telemetry-db", str(tmp_path / "none.db")
+    )
     with server:
         assert f"http://127.0.0.1:{server.port}/" in server.ready_line
         health = get_json(server.url + "health")
@@ -93,7 +98,9 @@ def test_with_a_token_every_request_needs_it(collab):
             raise AssertionError("served without the token")
         except urllib.error.HTTPError as exc:
             assert exc.code == 401
-        request = urllib.request.Request(server.url + "health", headers={"Authorization": "Bearer s3cret"})
+        request = urllib.request.Request(
+            server.url + "health", headers={"Authorization": "Bearer s3cret"}
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 200
         with urllib.request.urlopen(server.url + "?token=s3cret", timeout=5) as response:

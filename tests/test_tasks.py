@@ -54,9 +54,16 @@ def test_estimated_hours_keep_numbers_and_ranges(tmp_path):
 
 def test_every_dependency_shape_yields_ids():
     assert [d.task_id for d in parse_dependencies(["a", "b.c"])] == ["a", "b.c"]
-    deps = parse_dependencies([{"task_id": "a", "type": "prerequisite", "description": "x"}, {"type": "parallel", "description": "free"}])
+    deps = parse_dependencies(
+        [
+            {"task_id": "a", "type": "prerequisite", "description": "x"},
+            {"type": "parallel", "description": "free"},
+        ]
+    )
     assert [(d.task_id, d.kind) for d in deps] == [("a", "prerequisite"), (None, "parallel")]
-    deps = parse_dependencies({"prerequisites": ["Hugo installed locally", "mfd-1.2"], "related": "ADR-1"})
+    deps = parse_dependencies(
+        {"prerequisites": ["Hugo installed locally", "mfd-1.2"], "related": "ADR-1"}
+    )
     assert [(d.task_id, d.kind, d.description) for d in deps] == [
         (None, "prerequisites", "Hugo installed locally"),
         ("mfd-1.2", "prerequisites", ""),
@@ -93,7 +100,7 @@ def test_hostile_files_become_problems_with_a_one_line_reason(tmp_path, content,
 
 def test_an_alias_bomb_is_refused_quickly(tmp_path):
     bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
-    for i, prev in zip("bcdefghi", "abcdefgh"):
+    for i, prev in zip("bcdefghi", "abcdefgh", strict=True):
         bomb += f"{i}: &{i} [" + ",".join([f"*{prev}"] * 9) + "]\n"
     result = parse(tmp_path, "inbox/bomb.yaml", bomb)
     assert isinstance(result, Problem) and "expand too far" in result.error
@@ -174,4 +181,6 @@ def test_the_real_corpus_loads_exactly():
     board = Scanner(CORPUS).scan()
     assert board.counts == {"inbox": 4, "assigned": 47, "done": 66, "total": 117}
     assert list(board.problems) == ["inbox/2026-02-12T1102-manager-mike-task-assignment.yaml"]
-    assert not any(t.path.startswith(("archive", "fridge", "backups")) for t in board.tasks.values())
+    assert not any(
+        t.path.startswith(("archive", "fridge", "backups")) for t in board.tasks.values()
+    )

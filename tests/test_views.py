@@ -72,7 +72,9 @@ def test_api_tasks_has_the_contract_shape(client, board_state):
         "stale": False,
         "pending": False,
     }
-    assert data["problems"] == [{"path": "inbox/2026-02-12T1102-broken.yaml", "error": data["problems"][0]["error"]}]
+    assert data["problems"] == [
+        {"path": "inbox/2026-02-12T1102-broken.yaml", "error": data["problems"][0]["error"]}
+    ]
 
 
 def test_filters_apply_on_the_server_and_show_counts_of_the_total(client, board_state):
@@ -96,8 +98,16 @@ def test_a_foreign_host_header_is_refused(board_state):
 
 @pytest.mark.parametrize(
     "path",
-    ["/nope", "/lanes/../etc/passwd", "/lanes/nope/", "/static/..%2f..%2fsettings.py", "/tasks/%00/",
-     "/tasks/a%2Fb/", "/api/tasks/../../x", "/%2e%2e/"],
+    [
+        "/nope",
+        "/lanes/../etc/passwd",
+        "/lanes/nope/",
+        "/static/..%2f..%2fsettings.py",
+        "/tasks/%00/",
+        "/tasks/a%2Fb/",
+        "/api/tasks/../../x",
+        "/%2e%2e/",
+    ],
 )
 def test_unknown_and_malformed_paths_answer_4xx_never_500(client, board_state, path):
     assert 400 <= client.get(path).status_code < 500

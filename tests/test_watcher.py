@@ -155,7 +155,9 @@ def test_editor_style_saves_and_temp_files_do_not_confuse_it(collab, watch):
     tmp = collab / "inbox" / "t.yaml.tmp"
     tmp.write_text("id: t\ntitle: New\n")
     os.replace(tmp, collab / "inbox" / "t.yaml")
-    board = rec.wait_for(lambda b: b.tasks.get("inbox/t.yaml") and b.tasks["inbox/t.yaml"].title == "New")
+    board = rec.wait_for(
+        lambda b: b.tasks.get("inbox/t.yaml") and b.tasks["inbox/t.yaml"].title == "New"
+    )
     assert board.counts["total"] == 1 and not board.problems
 
 

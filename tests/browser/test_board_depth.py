@@ -66,7 +66,9 @@ def test_the_theme_follows_the_system_by_default(page, dashboard):
 
 def test_keyboard_moves_between_cards_opens_one_and_escape_closes_it(page, tmp_path):
     root = corpus_like_tree(tmp_path / "ws")
-    with DashboardProcess("--collab-dir", str(root), "--telemetry-db", str(tmp_path / "t.db")) as server:
+    with DashboardProcess(
+        "--collab-dir", str(root), "--telemetry-db", str(tmp_path / "t.db")
+    ) as server:
         open_board(page, server.url)
         page.keyboard.press("j")
         first = page.evaluate("document.activeElement.closest('.card').dataset.taskId")
@@ -90,7 +92,9 @@ def test_keyboard_moves_between_cards_opens_one_and_escape_closes_it(page, tmp_p
 
 def test_lanes_and_cards_are_announced_to_screen_readers(page, tmp_path):
     root = corpus_like_tree(tmp_path / "ws")
-    with DashboardProcess("--collab-dir", str(root), "--telemetry-db", str(tmp_path / "t.db")) as server:
+    with DashboardProcess(
+        "--collab-dir", str(root), "--telemetry-db", str(tmp_path / "t.db")
+    ) as server:
         open_board(page, server.url)
         expect(page.get_by_role("region", name="Assigned")).to_be_visible()
         expect(page.get_by_role("region", name="python-pedro")).to_be_visible()

@@ -1,6 +1,7 @@
 import hashlib
 import os
 import time
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -20,7 +21,9 @@ def test_moving_a_file_moves_the_card_to_its_new_lane(page, dashboard, collab):
     expect(card).to_have_attribute("data-path", "done/dev/t1.yaml")
     expect(page.locator('#lane-assigned [data-task-id="t1"]')).to_have_count(0)
     expect(page.locator("#count-done")).to_have_text("1")
-    expect(page.locator('#activity-feed [data-event="task.completed"][data-task-id="t1"]')).to_be_visible()
+    expect(
+        page.locator('#activity-feed [data-event="task.completed"][data-task-id="t1"]')
+    ).to_be_visible()
 
 
 def test_a_new_file_and_a_broken_one_show_up_live(page, dashboard, collab):
@@ -31,17 +34,23 @@ def test_a_new_file_and_a_broken_one_show_up_live(page, dashboard, collab):
     write_text(collab, "inbox/bad.yaml", "id: [unclosed\n")
     expect(page.locator("#problems")).to_be_visible()
     expect(page.locator("#problems")).to_contain_text("inbox/bad.yaml")
-    expect(page.locator('#activity-feed [data-event="task.created"][data-task-id="new-task"]')).to_have_count(1)
+    expect(
+        page.locator('#activity-feed [data-event="task.created"][data-task-id="new-task"]')
+    ).to_have_count(1)
 
 
 def test_a_title_holding_html_stays_text(page, dashboard, collab):
-    write_task(collab, "inbox/x.yaml", id="x", title='<img src=x onerror="window.pwned=1"><b>bold</b>')
+    write_task(
+        collab, "inbox/x.yaml", id="x", title='<img src=x onerror="window.pwned=1"><b>bold</b>'
+    )
     time.sleep(0.2)
     open_board(page, dashboard.url)
     card = page.locator('[data-task-id="x"] .card-link')
     expect(card).to_have_text('<img src=x onerror="window.pwned=1"><b>bold</b>')
     write_task(collab, "inbox/y.yaml", id="y", title="<script>window.pwned=2</script>")
-    expect(page.locator('[data-task-id="y"] .card-link')).to_have_text("<script>window.pwned=2</script>")
+    expect(page.locator('[data-task-id="y"] .card-link')).to_have_text(
+        "<script>window.pwned=2</script>"
+    )
     assert page.evaluate("window.pwned") is None
 
 
@@ -75,7 +84,9 @@ def test_a_second_tab_shows_the_same_activity_feed(browser, dashboard, collab):
     expect(first.locator('#activity-feed [data-task-id="t"]')).to_be_visible()
     second = browser.new_page()
     open_board(second, dashboard.url)
-    expect(second.locator('#activity-feed [data-event="task.created"][data-task-id="t"]')).to_be_visible()
+    expect(
+        second.locator('#activity-feed [data-event="task.created"][data-task-id="t"]')
+    ).to_be_visible()
     first.close()
     second.close()
 
@@ -86,8 +97,12 @@ def tree_digest(root):
         for name in dirs + files:
             path = os.path.join(folder, name)
             st = os.lstat(path)
-            content = b"" if os.path.isdir(path) else open(path, "rb").read()
-            digest[os.path.relpath(path, root)] = (hashlib.sha256(content).hexdigest(), st.st_mtime_ns, st.st_mode)
+            content = b"" if os.path.isdir(path) else Path(path).read_bytes()
+            digest[os.path.relpath(path, root)] = (
+                hashlib.sha256(content).hexdigest(),
+                st.st_mtime_ns,
+                st.st_mode,
+            )
     return digest
 
 
@@ -96,7 +111,9 @@ def test_the_watched_tree_is_untouched_by_a_session(page, collab, tmp_path):
 
     root = corpus_like_tree(tmp_path / "ws")
     before = tree_digest(root)
-    server = DashboardProcess("--collab-dir", str(root), "--telemetry-db", str(tmp_path / "t.db")).start()
+    server = DashboardProcess(
+        "--collab-dir", str(root), "--telemetry-db", str(tmp_path / "t.db")
+    ).start()
     try:
         open_board(page, server.url)
         page.goto(server.url + "api/tasks")

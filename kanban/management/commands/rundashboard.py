@@ -44,7 +44,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--telemetry-db",
             default=None,
-            help="the SQLite telemetry file, read-only (default: $DASHBOARD_TELEMETRY_DB or ./telemetry.db)",
+            help="the SQLite telemetry file, read-only "
+            "(default: $DASHBOARD_TELEMETRY_DB or ./telemetry.db)",
         )
         parser.add_argument("--token", default=None, help="shared secret ($DASHBOARD_TOKEN)")
         parser.add_argument(
@@ -80,7 +81,9 @@ class Command(BaseCommand):
         settings.DASHBOARD_TOKEN = token or ""
         if not is_loopback(host):
             wildcard = host in ("0.0.0.0", "::", "[::]")
-            settings.ALLOWED_HOSTS = ["*"] if wildcard else [*settings.ALLOWED_HOSTS, host.strip("[]")]
+            settings.ALLOWED_HOSTS = (
+                ["*"] if wildcard else [*settings.ALLOWED_HOSTS, host.strip("[]")]
+            )
 
         demo_dir: Path | None = None
         try:
