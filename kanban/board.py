@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
-from .tasks import LANES, UNASSIGNED, Problem, Task, changed_at, classify, parse_file
+from .tasks import LANES, UNASSIGNED, Dependency, Problem, Task, changed_at, classify, parse_file
 
 # Trees up to this size are read whole at startup; bigger ones in two steps (see `scan`).
 EAGER_ALL_BELOW = 1500
@@ -65,9 +65,19 @@ class Board:
     def dependents(self) -> dict[str, list[Task]]:
         index: dict[str, list[Task]] = defaultdict(list)
         for task in self.tasks.values():
-            for dep_id in task.dependency_ids:
-                index[dep_id].append(task)
+            for dep in task.dependencies:
+                target = self.dependency_target(dep)
+                if target is not None:
+                    index[target].append(task)
         return dict(index)
+
+    def dependency_target(self, dep: Dependency) -> str | None:
+        """The task id a dependency names, or None for a note."""
+        if dep.task_id:
+            return dep.task_id
+        if dep.description in self.by_id:  # a note that is in fact an id with a space
+            return dep.description
+        return None
 
     def all_problems(self) -> list[Problem]:
         """Unreadable files, then duplicate ids, as users see them in the problems panel."""
@@ -84,8 +94,9 @@ class Board:
     def unmet_dependencies(self, task: Task) -> list[str]:
         """Known prerequisites that are not done yet: the card is blocked by them."""
         unmet = []
-        for dep_id in task.dependency_ids:
-            found = self.by_id.get(dep_id)
+        for dep in task.dependencies:
+            dep_id = self.dependency_target(dep)
+            found = self.by_id.get(dep_id) if dep_id else None
             if found and not any(t.lane == "done" for t in found):
                 unmet.append(dep_id)
         return unmet

@@ -197,11 +197,12 @@ def _in_header(key: str, value: Any) -> bool:
 
 def dependency_views(board: Board, task: Task) -> Iterable[DepView]:
     for dep in task.dependencies:
-        if not dep.task_id:
+        target = board.dependency_target(dep)
+        if target is None:
             yield DepView(None, dep.kind, dep.description, "note")
             continue
         found = tuple(
-            TaskRef.of(t) for t in sorted(board.by_id.get(dep.task_id, []), key=lambda t: t.path)
+            TaskRef.of(t) for t in sorted(board.by_id.get(target, []), key=lambda t: t.path)
         )
         if not found:
             state = "unknown"
@@ -209,7 +210,8 @@ def dependency_views(board: Board, task: Task) -> Iterable[DepView]:
             state = "done"
         else:
             state = "pending"
-        yield DepView(dep.task_id, dep.kind, dep.description, state, found)
+        description = "" if target == dep.description else dep.description
+        yield DepView(target, dep.kind, description, state, found)
 
 
 def label(key: str) -> str:

@@ -207,18 +207,17 @@ def dependency_digraph(board: Board) -> nx.DiGraph:
         g.add_node(task_id, **_attrs(tasks))
     for task in board.tasks.values():
         for dep in task.dependencies:
-            if not dep.task_id:
+            target = board.dependency_target(dep)
+            if target is None:
                 continue
-            if dep.task_id not in g:
-                g.add_node(
-                    dep.task_id, title=dep.task_id, lane="unknown", agent="", status="", paths=()
-                )
-            if g.has_edge(dep.task_id, task.id):
-                kinds = g.edges[dep.task_id, task.id]["kinds"]
+            if target not in g:
+                g.add_node(target, title=target, lane="unknown", agent="", status="", paths=())
+            if g.has_edge(target, task.id):
+                kinds = g.edges[target, task.id]["kinds"]
                 if dep.kind and dep.kind not in kinds:
                     kinds.append(dep.kind)
             else:
-                g.add_edge(dep.task_id, task.id, kinds=[dep.kind] if dep.kind else [])
+                g.add_edge(target, task.id, kinds=[dep.kind] if dep.kind else [])
     return g
 
 

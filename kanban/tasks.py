@@ -279,12 +279,7 @@ def parse_dependencies(value: Any) -> tuple[Dependency, ...]:
                 if isinstance(item, dict):
                     deps.extend(parse_dependencies([item]))
                 elif text:
-                    # Under a heading the items are often prose ("Hugo installed locally"),
-                    # which is a note, not a task id.
-                    is_id = not any(ch.isspace() for ch in text)
-                    deps.append(
-                        Dependency(text if is_id else None, str(key), "" if is_id else text)
-                    )
+                    deps.append(_id_or_note(text, str(key)))
         return tuple(deps)
     if isinstance(value, list):
         deps = []
@@ -295,9 +290,17 @@ def parse_dependencies(value: Any) -> tuple[Dependency, ...]:
                     Dependency(task_id, _text(item.get("type")), _text(item.get("description")))
                 )
             elif _text(item):
-                deps.append(Dependency(_text(item)))
+                deps.append(_id_or_note(_text(item), ""))
         return tuple(deps)
     return ()
+
+
+def _id_or_note(text: str, kind: str) -> Dependency:
+    # Real files mix ids with prose ("DDR-011 (completed)") and paths ("docs/adr/ADR-04.md"):
+    # those are notes. An id that does hold a space still links: see Board.dependency_target.
+    if any(ch.isspace() for ch in text) or "/" in text:
+        return Dependency(None, kind, text)
+    return Dependency(text, kind)
 
 
 def _hours(value: Any) -> str | float | int | None:

@@ -223,3 +223,19 @@ def test_a_big_tree_is_read_in_two_steps_with_the_visible_cards_first(collab):
         board = scanner.fill_pending(board, 500)
     assert diff(quick, board) == []  # finishing the read is not news
     assert board.tasks["done/dev/t1599.yaml"].title == "Task 1599"
+
+
+def test_prose_dependencies_are_notes_but_an_id_with_a_space_still_links(collab):
+    write_task(collab, "inbox/a.yaml", id="task one", title="Has a space")
+    write_task(
+        collab,
+        "inbox/b.yaml",
+        id="b",
+        dependencies=["DDR-011 (completed)", "docs/adr/ADR-04.md", "task one", "plain-id"],
+    )
+    board = Scanner(collab).scan()
+    b = board.by_id["b"][0]
+    assert b.dependency_ids == ["plain-id"]
+    assert [board.dependency_target(d) for d in b.dependencies] == [None, None, "task one", "plain-id"]
+    assert board.unmet_dependencies(b) == ["task one"]
+    assert [t.id for t in board.dependents["task one"]] == ["b"]
