@@ -71,6 +71,81 @@ class Board:
                     index[target].append(task)
         return dict(index)
 
+    def index(self, previous: Board | None = None) -> Board:
+        """Compute the indexes now (in the watcher thread, not on the server's event loop).
+
+        From a `previous` board whose indexes exist, only what changed is redone: a move on a
+        board of 10,000 tasks must not re-sort 10,000 cards.
+        """
+        prev = previous.__dict__ if previous is not None else {}
+        if not all(name in prev for name in _INDEXES):
+            for name in _INDEXES:
+                getattr(self, name)
+            return self
+        assert previous is not None
+        changed = [p for p, t in self.tasks.items() if previous.tasks.get(p) is not t]
+        changed += [p for p in previous.tasks if p not in self.tasks]
+        changed_paths = set(changed)
+        olds = [t for p in changed if (t := previous.tasks.get(p)) is not None]
+        news = [t for p in changed if (t := self.tasks.get(p)) is not None]
+        if len(changed) > 2000 or any(" " in t.id for t in olds + news):
+            for name in _INDEXES:
+                getattr(self, name)
+            return self
+        by_id = dict(previous.by_id)
+        for task in olds:
+            by_id[task.id] = [t for t in by_id[task.id] if t is not task]
+        for task in news:
+            by_id[task.id] = [*by_id.get(task.id, ()), task]
+        for task in olds:
+            if not by_id.get(task.id):
+                by_id.pop(task.id, None)
+        groups = dict(previous.groups)
+        for key in {group_key(t) for t in olds + news}:
+            members = [t for t in groups.get(key, ()) if t.path not in changed_paths]
+            members += [t for t in news if group_key(t) == key]
+            members.sort(key=sort_key)
+            if members:
+                groups[key] = members
+            else:
+                groups.pop(key, None)
+        dependents = dict(previous.dependents)
+        for task in olds:
+            for dep in task.dependencies:
+                target = previous.dependency_target(dep)
+                if target is not None and target in dependents:
+                    dependents[target] = [t for t in dependents[target] if t is not task]
+                    if not dependents[target]:
+                        del dependents[target]
+        for task in news:
+            for dep in task.dependencies:
+                target = dep.task_id  # ids with spaces took the full path above
+                if target is not None:
+                    dependents[target] = [*dependents.get(target, ()), task]
+        counts = dict(previous.counts)
+        for task in olds:
+            counts[task.lane] -= 1
+        for task in news:
+            counts[task.lane] += 1
+        counts["total"] = len(self.tasks)
+        duplicates = dict(previous.duplicate_ids)
+        for task_id in {t.id for t in olds + news}:
+            paths = sorted(t.path for t in by_id.get(task_id, ()))
+            if len(paths) > 1:
+                duplicates[task_id] = paths
+            else:
+                duplicates.pop(task_id, None)
+        pending = previous.pending_count - sum(t.pending for t in olds) + sum(t.pending for t in news)
+        self.__dict__.update(
+            by_id=by_id,
+            groups=groups,
+            dependents=dependents,
+            counts=counts,
+            duplicate_ids=duplicates,
+            pending_count=pending,
+        )
+        return self
+
     def dependency_target(self, dep: Dependency) -> str | None:
         """The task id a dependency names, or None for a note."""
         if dep.task_id:
@@ -118,6 +193,9 @@ class Board:
             else:
                 new_problems[path] = problem
         return Board(new_tasks, new_problems)
+
+
+_INDEXES = ("by_id", "groups", "dependents", "counts", "duplicate_ids", "pending_count")
 
 
 def group_key(task: Task) -> tuple[str, str]:

@@ -60,12 +60,13 @@ def diff(old: Board, new: Board, now: float | None = None) -> list[Event]:
     removed = {p: t for p, t in old.tasks.items() if p not in new.tasks}
     added = {p: t for p, t in new.tasks.items() if p not in old.tasks}
 
-    for path in sorted(old.tasks.keys() & new.tasks.keys()):
+    for path in old.tasks.keys() & new.tasks.keys():
         before, after = old.tasks[path], new.tasks[path]
-        if before.pending:
+        if before is after or before.pending:  # the scanner reuses unchanged tasks
             continue  # read for the first time at startup: not news
         if before.content_key() != after.content_key():
             events.append(Event(_edit_kind(before, after), after.id, path, None, after, at))
+    events.sort(key=lambda e: e.path)
 
     # A task that left one path and appeared at another with the same id has moved.
     removed_by_id: dict[str, list[Task]] = {}

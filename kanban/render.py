@@ -87,7 +87,7 @@ def card_html(board: Board, task: Task, oob: bool = False) -> str:
 # A card's HTML depends only on what it shows (Task equality ignores the raw YAML, which the
 # card does not show), its blockers and its age as text; most cards stay the same for hours,
 # so re-rendering them for every page view and every push would be wasted work.
-@lru_cache(maxsize=30_000)
+@lru_cache(maxsize=4_000)
 def _card_html(task: Task, blocked_by: tuple[str, ...], age: str, oob: bool) -> str:
     ctx = {
         "task": task,

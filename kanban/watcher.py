@@ -225,6 +225,7 @@ class BoardWatcher:
         self._publish(board)
 
     def _publish(self, board: Board) -> None:
+        board.index(self.board)
         self.board = board
         self._published_once = True
         self._ready.set()

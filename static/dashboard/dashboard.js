@@ -31,8 +31,26 @@
   body.addEventListener("htmx:wsClose", function () {
     setConn("closed", "Disconnected");
   });
+  // Under a burst (dozens of moves a second) apply what arrives within one frame as one swap:
+  // the first message of a quiet spell goes straight in, the rest wait for the next frame.
+  var queued = [];
+  var frameBooked = false;
+  body.addEventListener("htmx:wsBeforeMessage", function (e) {
+    if (!frameBooked) { frameBooked = true; requestAnimationFrame(applyQueued); return; }
+    e.preventDefault();
+    queued.push(e.detail.message);
+  });
+  function applyQueued() {
+    frameBooked = false;
+    if (!queued.length) return;
+    var html = queued.join("");
+    queued = [];
+    htmx.swap(document.body, html, { swapStyle: "none" });
+    refreshOpenDetail();
+  }
   body.addEventListener("htmx:wsAfterMessage", function () {
-    refreshTimes();
+    // Pushed cards come with fresh times; the others are refreshed on a timer, not here:
+    // rewriting every <time> per message froze the page during bursts.
     refreshOpenDetail();
     body.dataset.wsMessages = String((+body.dataset.wsMessages || 0) + 1);
   });
@@ -64,7 +82,8 @@
   function refreshTimes() {
     var now = Date.now() / 1000;
     document.querySelectorAll("time[data-ts]").forEach(function (t) {
-      var ts = +t.dataset.ts; if (ts) t.textContent = ago(now - ts);
+      var ts = +t.dataset.ts; if (!ts) return;
+      var text = ago(now - ts); if (t.textContent !== text) t.textContent = text;
     });
   }
   setInterval(refreshTimes, 30000);

@@ -122,3 +122,21 @@ def test_the_watched_tree_is_untouched_by_a_session(page, collab, tmp_path):
     finally:
         server.stop()
     assert tree_digest(root) == before
+
+
+def test_a_burst_of_moves_leaves_the_page_equal_to_the_disk(page, dashboard, collab):
+    for i in range(40):
+        write_task(collab, f"assigned/dev/t{i}.yaml", id=f"t{i}", title=f"T{i}")
+    time.sleep(0.3)
+    open_board(page, dashboard.url)
+    expect(page.locator("#count-assigned")).to_have_text("40")
+    for i in range(40):
+        move(collab, f"assigned/dev/t{i}.yaml", f"done/dev/t{i}.yaml")
+        time.sleep(0.008)  # about 120 moves a second: several messages per frame
+    expect(page.locator("#count-done")).to_have_text("40")
+    expect(page.locator("#count-assigned")).to_have_text("0")
+    expect(page.locator('#lane-assigned [data-task-id]')).to_have_count(0)
+    shown = page.locator('#lane-done [data-agent="dev"] [data-task-id]')
+    expect(shown).to_have_count(10)  # the Done lane stays bounded
+    ids = shown.evaluate_all("els => els.map(e => e.dataset.taskId)")
+    assert set(ids) == {f"t{i}" for i in range(30, 40)}  # the ten most recent

@@ -137,6 +137,7 @@ class Command(BaseCommand):
         try:
             telemetry.configure(telemetry_db, settings.DASHBOARD_TIME_ZONE)
             watcher.start()
+            _warm_up()
             watcher.wait_ready(timeout=60)
             telemetry.start_watching(
                 lambda: runtime.send_to_group(
@@ -167,6 +168,19 @@ class Command(BaseCommand):
         if failure:
             raise CommandError(f"cannot listen on {host}:{port}: {failure[0]}")
         print("Dashboard stopped.", flush=True)
+
+
+def _warm_up() -> None:
+    """Import the URLconf and compile the templates now, not on the first request."""
+    from django.template.loader import get_template
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - importing them is the point
+    for name in ("kanban/board.html", "kanban/detail.html", "telemetry/fragments.html"):
+        try:
+            get_template(name)
+        except Exception:
+            log.debug("could not pre-compile %s", name, exc_info=True)
 
 
 def _stop_on_signals(server: Any) -> None:
