@@ -51,7 +51,7 @@ EVENT_FILTER = [
 
 # A burst (git checkout, a script moving many files) is over once the disk has been quiet
 # this long; a never-ending burst still publishes at least this often.
-QUIET_SECONDS = 0.004
+QUIET_SECONDS = 0.002
 MAX_DELAY_SECONDS = 0.15
 ROOT_CHECK_SECONDS = 0.5
 # Startup of a huge tree: cards parsed at once per lane and agent (the page shows up to 40),
