@@ -71,7 +71,9 @@ class Board:
                     index[target].append(task)
         return dict(index)
 
-    def index(self, previous: Board | None = None) -> Board:
+    def index(
+        self, previous: Board | None = None, touched: AbstractSet[str] | None = None
+    ) -> Board:
         """Compute the indexes now (in the watcher thread, not on the server's event loop).
 
         From a `previous` board whose indexes exist, only what changed is redone: a move on a
@@ -83,8 +85,11 @@ class Board:
                 getattr(self, name)
             return self
         assert previous is not None
-        changed = [p for p, t in self.tasks.items() if previous.tasks.get(p) is not t]
-        changed += [p for p in previous.tasks if p not in self.tasks]
+        if touched is None:
+            changed = [p for p, t in self.tasks.items() if previous.tasks.get(p) is not t]
+            changed += [p for p in previous.tasks if p not in self.tasks]
+        else:  # the scanner said which paths it looked at: nothing else can differ
+            changed = [p for p in touched if previous.tasks.get(p) is not self.tasks.get(p)]
         changed_paths = set(changed)
         olds = [t for p in changed if (t := previous.tasks.get(p)) is not None]
         news = [t for p in changed if (t := self.tasks.get(p)) is not None]
@@ -135,7 +140,9 @@ class Board:
                 duplicates[task_id] = paths
             else:
                 duplicates.pop(task_id, None)
-        pending = previous.pending_count - sum(t.pending for t in olds) + sum(t.pending for t in news)
+        pending = (
+            previous.pending_count - sum(t.pending for t in olds) + sum(t.pending for t in news)
+        )
         self.__dict__.update(
             by_id=by_id,
             groups=groups,
@@ -224,6 +231,8 @@ class Scanner:
         self.root = root
         self._cache: dict[str, _Cached] = {}
         self._pending_order: list[str] = []
+        # The paths the last refresh or fill looked at (None after a whole scan).
+        self.last_touched: set[str] | None = None
 
     def scan(self, previous: Board | None = None, eager: int | None = None) -> Board:
         """A fresh board from the whole tree.
@@ -235,6 +244,7 @@ class Scanner:
         `fill_pending` parses in the background.
         """
         paths = set(self.walk(""))
+        self.last_touched = None
         if eager is None or len(paths) < EAGER_ALL_BELOW:
             return self._build(previous or EMPTY, paths, replace_all=True)
         stats = {p: _stat(self.root / p) for p in paths}
@@ -266,6 +276,7 @@ class Scanner:
                 chosen.add(path)
         if not chosen:  # pending cards this scanner did not list (a board from elsewhere)
             chosen = {t.path for t in board.tasks.values() if t.pending}
+        self.last_touched = chosen
         return self._build(board, chosen, replace_all=False)
 
     def refresh(self, previous: Board, files: Iterable[str], dirs: Iterable[str]) -> Board:
@@ -280,6 +291,7 @@ class Scanner:
             touched.update(p for p in previous.problems if p.startswith(prefix))
             touched.update(self.walk(reldir))
         board = self._build(previous, touched, replace_all=False, forced=forced)
+        self.last_touched: set[str] | None = touched
         # A file moved into a folder created a moment before arrives as "created" long before
         # watchdog reports its old path gone: check the old path now, so a move stays one move.
         elsewhere = {
@@ -291,6 +303,7 @@ class Scanner:
         }
         if elsewhere:
             board = self._build(board, elsewhere, replace_all=False, forced=elsewhere)
+            self.last_touched = touched | elsewhere
         return board
 
     def walk(self, reldir: str) -> Iterator[str]:

@@ -7,6 +7,7 @@ git and `mv` (a save can be create+modify+move; a move can be delete+create).
 from __future__ import annotations
 
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,13 +55,22 @@ class Event:
         }
 
 
-def diff(old: Board, new: Board, now: float | None = None) -> list[Event]:
+def diff(
+    old: Board, new: Board, now: float | None = None, paths: AbstractSet[str] | None = None
+) -> list[Event]:
+    """Events from `old` to `new`; `paths`, when given, holds every path that may differ."""
     at = time.time() if now is None else now
     events: list[Event] = []
-    removed = {p: t for p, t in old.tasks.items() if p not in new.tasks}
-    added = {p: t for p, t in new.tasks.items() if p not in old.tasks}
+    if paths is None:
+        removed = {p: t for p, t in old.tasks.items() if p not in new.tasks}
+        added = {p: t for p, t in new.tasks.items() if p not in old.tasks}
+        common: AbstractSet[str] = old.tasks.keys() & new.tasks.keys()
+    else:
+        removed = {p: t for p in paths if p not in new.tasks and (t := old.tasks.get(p))}
+        added = {p: t for p in paths if p not in old.tasks and (t := new.tasks.get(p))}
+        common = {p for p in paths if p in old.tasks and p in new.tasks}
 
-    for path in old.tasks.keys() & new.tasks.keys():
+    for path in common:
         before, after = old.tasks[path], new.tasks[path]
         if before is after or before.pending:  # the scanner reuses unchanged tasks
             continue  # read for the first time at startup: not news

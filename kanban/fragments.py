@@ -66,7 +66,8 @@ def lane_views(board: Board, lane: str, flt: TaskFilter, limits: Limits) -> list
 
 @dataclass(frozen=True)
 class Op:
-    kind: str  # card, delete_card, insert_cards, group_cards, group_meta, delete_group, lane
+    # card, delete_card, insert_cards, append_cards, group_cards, group_meta, delete_group, lane
+    kind: str
     key: GroupKey | None = None
     tasks: tuple[Task, ...] = ()
     view: GroupView | None = None
@@ -115,20 +116,33 @@ def _group_ops(before: GroupView, after: GroupView, changed: set[str]) -> list[O
     old_paths = [t.path for t in before.shown]
     new_paths = [t.path for t in after.shown]
     old_set, new_set = set(old_paths), set(new_paths)
-    added = [p for p in new_paths if p not in old_set]
-    kept_in_old_order = [p for p in old_paths if p in new_set]
-    ops: list[Op] = []
-    if new_paths != added + kept_in_old_order:
-        # Something moved within the list: redraw the list itself, still bounded.
+    kept = [p for p in old_paths if p in new_set]
+    # New cards can go on top (a fresh change) or at the bottom (one that comes into view
+    # when a card above it leaves a full group); anything else redraws the list.
+    top = _leading_new(new_paths, old_set)
+    bottom = _leading_new(new_paths[len(top) :][::-1], old_set)[::-1]
+    if new_paths != top + kept + bottom:
         return [Op("group_cards", after.key, view=after), Op("group_meta", after.key, view=after)]
+    ops: list[Op] = []
     for path in old_paths:
         if path not in new_set:
             ops.append(Op("delete_card", before.key, path=path))
     by_path = {t.path: t for t in after.shown}
-    for path in kept_in_old_order:
+    for path in kept:
         if path in changed:
             ops.append(Op("card", after.key, tasks=(by_path[path],)))
-    if added:
-        ops.append(Op("insert_cards", after.key, tasks=tuple(by_path[p] for p in added)))
+    if top:
+        ops.append(Op("insert_cards", after.key, tasks=tuple(by_path[p] for p in top)))
+    if bottom:
+        ops.append(Op("append_cards", after.key, tasks=tuple(by_path[p] for p in bottom)))
     ops.append(Op("group_meta", after.key, view=after))
     return ops
+
+
+def _leading_new(paths: list[str], old: set[str]) -> list[str]:
+    leading = []
+    for path in paths:
+        if path in old:
+            break
+        leading.append(path)
+    return leading

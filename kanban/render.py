@@ -196,10 +196,11 @@ def _op_html(board: Board, op: Op, flt: TaskFilter, lim: Limits) -> str:
         return format_html('<div id="{}" hx-swap-oob="delete"></div>', group_dom_id(op.key))
     if op.kind == "card":
         return card_html(board, op.tasks[0], oob=True)
-    if op.kind == "insert_cards":
+    if op.kind in ("insert_cards", "append_cards"):
         cards = "".join(card_html(board, t) for t in op.tasks)
+        where = "afterbegin" if op.kind == "insert_cards" else "beforeend"
         target = group_dom_id(op.key) + "-cards"
-        return format_html('<div hx-swap-oob="afterbegin:#{}">{}</div>', target, _safe(cards))
+        return format_html('<div hx-swap-oob="{}:#{}">{}</div>', where, target, _safe(cards))
     if op.kind == "group_cards":
         assert op.view is not None
         return partial("group_cards", {"group": group_context(board, op.view, flt), "oob": True})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -29,9 +30,11 @@ def set_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     _loop = loop
 
 
-def publish_board(board: Board) -> None:
+def publish_board(
+    board: Board, touched: AbstractSet[str] | None = None, previous: Board | None = None
+) -> None:
     was_reading = STATE.board.pending_count
-    events, changed = STATE.publish_board(board)
+    events, changed = STATE.publish_board(board, touched, previous)
     if was_reading and not board.pending_count:
         # Every card is read now: pages filled from half-read cards get the whole board.
         log.info("all %d task files read", board.counts["total"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import deque
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,11 +51,21 @@ class BoardState:
     def version(self) -> str:
         return f"{self.boot_id}-{self.seq}"
 
-    def publish_board(self, board: Board) -> tuple[list[Event], bool]:
-        """Make `board` current: the events leading to it, and whether viewers must hear."""
+    def publish_board(
+        self,
+        board: Board,
+        touched: AbstractSet[str] | None = None,
+        previous: Board | None = None,
+    ) -> tuple[list[Event], bool]:
+        """Make `board` current: the events leading to it, and whether viewers must hear.
+
+        `touched` (the paths that may differ from `previous`) spares a full comparison of
+        two boards of 10,000 tasks when `previous` is indeed the current board.
+        """
         with self._lock:
+            paths = touched if previous is self.board else None
             # The first board is a snapshot, not a burst of "created" news.
-            events = diff(self.board, board) if self.ready else []
+            events = diff(self.board, board, paths=paths) if self.ready else []
             changed = bool(events) or board.problems != self.board.problems or not self.ready
             # Even when nothing visible changed, keep the newest timestamps.
             self.board = board

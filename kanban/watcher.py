@@ -75,7 +75,7 @@ class BoardWatcher:
     def __init__(
         self,
         root: Path,
-        on_board: Callable[[Board], None],
+        on_board: Callable[[Board, set[str] | None, Board], None],
         on_mode: Callable[[str, str], None] | None = None,
         force_polling: bool = False,
     ) -> None:
@@ -153,7 +153,8 @@ class BoardWatcher:
                 self._settle()
                 self._flush()
             elif self.board.pending_count:
-                self._publish(self.scanner.fill_pending(self.board, FILL_CHUNK))
+                board = self.scanner.fill_pending(self.board, FILL_CHUNK)
+                self._publish(board, self.scanner.last_touched)
 
     # --- events -------------------------------------------------------------------------
     def note(self, event: FileSystemEvent) -> None:
@@ -222,15 +223,17 @@ class BoardWatcher:
             board = self.scanner.scan(self.board)
         else:
             board = self.scanner.refresh(self.board, files, _outermost(dirs))
-        self._publish(board)
+        self._publish(board, self.scanner.last_touched)
 
-    def _publish(self, board: Board) -> None:
-        board.index(self.board)
+    def _publish(self, board: Board, touched: set[str] | None = None) -> None:
+        # Indexes are built here, off the server's event loop, and only for what changed.
+        previous = self.board
+        board.index(previous, touched)
         self.board = board
         self._published_once = True
         self._ready.set()
         try:
-            self.on_board(board)
+            self.on_board(board, touched, previous)
         except Exception:
             log.exception("could not publish the board")
 

@@ -236,12 +236,19 @@ def test_prose_dependencies_are_notes_but_an_id_with_a_space_still_links(collab)
     board = Scanner(collab).scan()
     b = board.by_id["b"][0]
     assert b.dependency_ids == ["plain-id"]
-    assert [board.dependency_target(d) for d in b.dependencies] == [None, None, "task one", "plain-id"]
+    assert [board.dependency_target(d) for d in b.dependencies] == [
+        None,
+        None,
+        "task one",
+        "plain-id",
+    ]
     assert board.unmet_dependencies(b) == ["task one"]
     assert [t.id for t in board.dependents["task one"]] == ["b"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=operations)
 def test_indexes_carried_forward_equal_indexes_built_from_scratch(tmp_path_factory, ops):
     root = tmp_path_factory.mktemp("idx")
@@ -252,7 +259,9 @@ def test_indexes_carried_forward_equal_indexes_built_from_scratch(tmp_path_facto
         touched = []
         if op == "create" and path is None:
             touched = [f"{place}/t{n}.yaml"]
-            write_task(root, touched[0], id=f"t{n}", status=status, dependencies=[f"t{(n + 1) % 6}"])
+            write_task(
+                root, touched[0], id=f"t{n}", status=status, dependencies=[f"t{(n + 1) % 6}"]
+            )
         elif op == "move" and path and path != f"{place}/t{n}.yaml":
             move(root, path, f"{place}/t{n}.yaml")
             touched = [path, f"{place}/t{n}.yaml"]
@@ -265,9 +274,9 @@ def test_indexes_carried_forward_equal_indexes_built_from_scratch(tmp_path_facto
         new = scanner.refresh(live, touched, []).index(live)
         fresh = Board(dict(new.tasks), dict(new.problems))
         assert new.counts == fresh.counts
-        assert new.by_id == fresh.by_id or {k: sorted(t.path for t in v) for k, v in new.by_id.items()} == {
-            k: sorted(t.path for t in v) for k, v in fresh.by_id.items()
-        }
+        assert new.by_id == fresh.by_id or {
+            k: sorted(t.path for t in v) for k, v in new.by_id.items()
+        } == {k: sorted(t.path for t in v) for k, v in fresh.by_id.items()}
         assert {k: [t.path for t in v] for k, v in new.groups.items()} == {
             k: [t.path for t in v] for k, v in fresh.groups.items()
         }

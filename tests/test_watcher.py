@@ -17,7 +17,7 @@ class Recorder:
         self.modes = []
         self.changed = threading.Condition()
 
-    def on_board(self, board):
+    def on_board(self, board, *_):
         with self.changed:
             self.boards.append(board)
             self.changed.notify_all()

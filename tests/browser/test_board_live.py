@@ -135,7 +135,7 @@ def test_a_burst_of_moves_leaves_the_page_equal_to_the_disk(page, dashboard, col
         time.sleep(0.008)  # about 120 moves a second: several messages per frame
     expect(page.locator("#count-done")).to_have_text("40")
     expect(page.locator("#count-assigned")).to_have_text("0")
-    expect(page.locator('#lane-assigned [data-task-id]')).to_have_count(0)
+    expect(page.locator("#lane-assigned [data-task-id]")).to_have_count(0)
     shown = page.locator('#lane-done [data-agent="dev"] [data-task-id]')
     expect(shown).to_have_count(10)  # the Done lane stays bounded
     ids = shown.evaluate_all("els => els.map(e => e.dataset.taskId)")
