@@ -63,7 +63,9 @@ def lane_context(board: Board, lane: str, flt: TaskFilter, lim: Limits) -> dict[
     }
 
 
-def group_context(board: Board, view: GroupView, flt: TaskFilter) -> dict[str, Any]:
+def group_context(
+    board: Board, view: GroupView, flt: TaskFilter, with_cards: bool = True
+) -> dict[str, Any]:
     lane, agent = view.key
     more_url = f"/lanes/{lane}/?agent={agent}" if agent else f"/lanes/{lane}/"
     if flt.active:
@@ -72,7 +74,7 @@ def group_context(board: Board, view: GroupView, flt: TaskFilter) -> dict[str, A
         "lane": lane,
         "agent": agent,
         "dom_id": group_dom_id(view.key),
-        "cards": [card_html(board, t) for t in view.shown],
+        "cards": [card_html(board, t) for t in view.shown] if with_cards else [],
         "total": view.total,
         "hidden": view.hidden,
         "more_url": more_url,
@@ -206,7 +208,8 @@ def _op_html(board: Board, op: Op, flt: TaskFilter, lim: Limits) -> str:
         return partial("group_cards", {"group": group_context(board, op.view, flt), "oob": True})
     if op.kind == "group_meta":
         assert op.view is not None
-        return partial("group_meta", {"group": group_context(board, op.view, flt), "oob": True})
+        group = group_context(board, op.view, flt, with_cards=False)
+        return partial("group_meta", {"group": group, "oob": True})
     if op.kind == "lane":
         lane = lane_context(board, op.key[0], flt, lim)
         return partial("lane_groups", {"lane": lane, "oob": True})
