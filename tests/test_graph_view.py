@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
 from kanban import graph as graph_domain
-from kanban import runtime
-from kanban.board import Board, Scanner
-from tests.factories import write_task
+from tests.factories import CORPUS, write_task
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "work" / "collaboration"
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture
-def show(settings):
-    saved = runtime.STATE.board
-
-    def _show(root: Path) -> Board:
-        settings.DASHBOARD_COLLAB_DIR = root
-        runtime.STATE.board = Scanner(root).scan()
-        return runtime.STATE.board
-
-    yield _show
-    runtime.STATE.board = saved
 
 
 def edge(source: str, target: str) -> str:

@@ -4,36 +4,20 @@ from __future__ import annotations
 
 import html
 import os
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from kanban import runtime
-from kanban.board import Board, Scanner
+from kanban.board import Scanner
 from kanban.task_views import render_detail_fragment
-from tests.factories import write_task, write_text
+from tests.factories import CORPUS, write_task, write_text
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "work" / "collaboration"
 HX = {"HX-Request": "true"}
 
 
 def url(task_id: str) -> str:
     return "/tasks/" + quote(task_id, safe="") + "/"
-
-
-@pytest.fixture
-def show(settings):
-    """Make a collab dir the live board (and the place raw files are read from)."""
-    saved = runtime.STATE.board
-
-    def _show(root: Path) -> Board:
-        settings.DASHBOARD_COLLAB_DIR = root
-        runtime.STATE.board = Scanner(root).scan()
-        return runtime.STATE.board
-
-    yield _show
-    runtime.STATE.board = saved
 
 
 def test_every_corpus_task_opens_and_shows_every_top_level_field(client, show):
