@@ -23,13 +23,11 @@
     el.className = "conn conn-" + state;
     body.dataset.ws = state;
   }
-  var retryTimer = null;
-  body.addEventListener("htmx:wsConnecting", function () {
-    if (body.dataset.ws === "closed") setConn("reconnecting", "Reconnecting…");
-  });
+  // One steady label while the extension retries (every attempt fires close and connecting
+  // again), so the indicator does not flicker between states.
   body.addEventListener("htmx:wsOpen", function () { setConn("open", "Connected"); });
   body.addEventListener("htmx:wsClose", function () {
-    setConn("closed", "Disconnected");
+    setConn("closed", "Disconnected · Reconnecting…");
   });
   // Pushed messages are lists of hx-swap-oob fragments. htmx's own oob swap costs 1 to 4 ms
   // per fragment here (events, settling), several fragments per move: we apply them directly,
