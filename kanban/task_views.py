@@ -12,7 +12,6 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from . import detail as task_detail_domain
-from . import graph as graph_domain
 from .board import Board
 from .runtime import STATE
 from .tasks import TaskFileError, read_task_file
@@ -97,6 +96,8 @@ def graph(request: HttpRequest) -> HttpResponse:
     board = STATE.board
     agent = request.GET.get("agent", "").strip()
     show_all = request.GET.get("all", "") not in ("", "0")
+    from . import graph as graph_domain  # networkx takes 0.1-0.25 s to import: not at startup
+
     model = graph_domain.cached_graph(
         board, agent=agent, show_all=show_all, max_nodes=graph_domain.MAX_NODES
     )
