@@ -140,3 +140,17 @@ def test_a_burst_of_moves_leaves_the_page_equal_to_the_disk(page, dashboard, col
     expect(shown).to_have_count(10)  # the Done lane stays bounded
     ids = shown.evaluate_all("els => els.map(e => e.dataset.taskId)")
     assert set(ids) == {f"t{i}" for i in range(30, 40)}  # the ten most recent
+
+
+def test_with_a_token_the_page_and_its_socket_work_after_one_visit(page, collab, tmp_path):
+    write_task(collab, "inbox/a.yaml", id="a", title="Secret plan")
+    args = ("--collab-dir", str(collab), "--telemetry-db", str(tmp_path / "t.db"), "--token", "k3y")
+    with DashboardProcess(*args) as server:
+        response = page.goto(server.url)
+        assert response is not None and response.status == 401
+        open_board(page, server.url + "?token=k3y")
+        expect(page.locator('#board [data-task-id="a"]')).to_be_visible()
+        page.goto(server.url)  # the cookie carries the token from now on
+        page.wait_for_selector("body[data-ws=open]")
+        write_task(collab, "inbox/b.yaml", id="b", title="Live")
+        expect(page.locator('#board [data-task-id="b"]')).to_be_visible()
