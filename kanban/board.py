@@ -6,6 +6,7 @@ readers on other threads always see one consistent state.
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -108,8 +109,9 @@ class Board:
         groups = dict(previous.groups)
         for key in {group_key(t) for t in olds + news}:
             members = [t for t in groups.get(key, ()) if t.path not in changed_paths]
-            members += [t for t in news if group_key(t) == key]
-            members.sort(key=sort_key)
+            for task in news:
+                if group_key(task) == key:
+                    bisect.insort(members, task, key=sort_key)  # the rest stays sorted
             if members:
                 groups[key] = members
             else:

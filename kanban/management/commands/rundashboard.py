@@ -139,6 +139,7 @@ class Command(BaseCommand):
             watcher.start()
             _warm_up()
             watcher.wait_ready(timeout=60)
+            runtime.freeze_long_lived_objects()
             telemetry.start_watching(
                 lambda: runtime.send_to_group(
                     {"type": "telemetry.update", "event": TELEMETRY_UPDATED},
