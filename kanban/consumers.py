@@ -24,14 +24,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         runtime.set_loop(asyncio.get_running_loop())
         params = {k: v[0] for k, v in parse_qs(self.scope["query_string"].decode()).items()}
         self.flt = TaskFilter.from_params(params)
-        self.board = STATE.board
-        self.heard = STATE.seq  # the last update message accounted for
+        # The last update message accounted for, and the board as the page has it.
+        self.heard, self.board = STATE.current()
         self.pending: set[str] = set()
         self.feed_seen = STATE.newest_feed_number
         await self.accept()
         # A page rendered from this very state needs nothing; any other (a reconnect after
         # changes, a server restart) gets everything, so it always converges.
-        if params.get("v") != STATE.version:
+        if params.get("v") != f"{STATE.boot_id}-{self.heard}":
             await self.send(text_data=render.full_state_html(STATE, self.flt))
 
     async def board_update(self, message: dict[str, Any]) -> None:
@@ -48,9 +48,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             if event.get("old_path"):
                 self.pending.add(event["old_path"])
         self.pending.update(p["path"] for p in message["problems"])
-        if STATE.seq != seq:
+        current_seq, new = STATE.current()
+        if current_seq != seq:
             return  # a newer board is current already; its message follows and covers this
-        new = STATE.board
         html, self.feed_seen = render.update_html(
             STATE, self.board, new, sorted(self.pending), self.flt, self.feed_seen
         )
@@ -64,6 +64,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=render.telemetry_html())
 
     async def _resync(self) -> None:
-        self.board, self.heard, self.pending = STATE.board, STATE.seq, set()
+        self.heard, self.board = STATE.current()
+        self.pending = set()
         self.feed_seen = STATE.newest_feed_number
         await self.send(text_data=render.full_state_html(STATE, self.flt))

@@ -47,6 +47,11 @@ class BoardState:
         self.feed_number = 0
         self._lock = threading.Lock()
 
+    def current(self) -> tuple[int, Board]:
+        """The sequence number and the board it belongs to, read together."""
+        with self._lock:
+            return self.seq, self.board
+
     @property
     def version(self) -> str:
         return f"{self.boot_id}-{self.seq}"
