@@ -64,7 +64,7 @@ def diff(
     if paths is None:
         removed = {p: t for p, t in old.tasks.items() if p not in new.tasks}
         added = {p: t for p, t in new.tasks.items() if p not in old.tasks}
-        common: AbstractSet[str] = old.tasks.keys() & new.tasks.keys()
+        common: AbstractSet[str] = {p for p in old.tasks if p in new.tasks}
     else:
         removed = {p: t for p in paths if p not in new.tasks and (t := old.tasks.get(p))}
         added = {p: t for p in paths if p not in old.tasks and (t := new.tasks.get(p))}
