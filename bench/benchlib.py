@@ -130,14 +130,18 @@ class Http:
         self.conn.close()
 
 
-def wait_for_tasks(dash: Dashboard, expected: int, timeout: float = 120) -> float:
-    """perf_counter when /health first reports `expected` tasks."""
+def wait_for_tasks(
+    dash: Dashboard, expected: int, timeout: float = 120, all_read: bool = False
+) -> float:
+    """perf_counter when /health first reports `expected` tasks (and, with `all_read`, no
+    task files left to read in the background)."""
     deadline = time.perf_counter() + timeout
     http_ = Http(dash.host, dash.port, timeout=5)
     try:
         while time.perf_counter() < deadline:
             try:
-                if http_.json("/health").get("tasks") == expected:
+                health = http_.json("/health")
+                if health.get("tasks") == expected and not (all_read and health.get("reading")):
                     return time.perf_counter()
             except (OSError, http.client.HTTPException, RuntimeError, ValueError):
                 http_.close()

@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         db = args.telemetry_db or Path(tmp) / "telemetry.db"
         dash = Dashboard(collab, db, Path(tmp) / "server.log").start()
         try:
-            wait_for_tasks(dash, args.tasks)
+            wait_for_tasks(dash, args.tasks, all_read=True)  # steady state, not startup
             http_ = Http(dash.host, dash.port)
             with sync_playwright() as pw:
                 browser = launch_chromium(pw)
