@@ -191,7 +191,7 @@ class Board:
         for dep in task.dependencies:
             dep_id = self.dependency_target(dep)
             found = self.by_id.get(dep_id) if dep_id else None
-            if found and not any(t.lane == "done" for t in found):
+            if dep_id and found and not any(t.lane == "done" for t in found):
                 unmet.append(dep_id)
         return unmet
 
@@ -273,7 +273,7 @@ class Scanner:
             members.sort(key=lambda p: -changed_at(stats[p]))  # type: ignore[arg-type]
             now.update(members[:eager])
         board = self._build(previous or EMPTY, now, replace_all=True)
-        later = {p: _pending(p, stats[p]) for p in paths - now if stats[p] is not None}
+        later = {p: _pending(p, st) for p in paths - now if (st := stats[p]) is not None}
         # Most recent last, so filling pops from the end.
         self._pending_order = sorted(later, key=lambda p: later[p].updated_at)
         return Board(board.tasks.update(later), board.problems)  # type: ignore[attr-defined]
@@ -303,7 +303,7 @@ class Scanner:
             touched.update(p for p in previous.problems if p.startswith(prefix))
             touched.update(self.walk(reldir))
         board = self._build(previous, touched, replace_all=False, forced=forced)
-        self.last_touched: set[str] | None = touched
+        self.last_touched = touched
         # A file moved into a folder created a moment before arrives as "created" long before
         # watchdog reports its old path gone: check the old path now, so a move stays one move.
         elsewhere = {

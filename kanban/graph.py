@@ -362,13 +362,14 @@ def _layered_block(g: nx.DiGraph) -> tuple[float, float, dict[str, tuple[float, 
 
 def _grid_block(names: list[str]) -> tuple[float, float, dict[str, tuple[float, float]]]:
     per_row = max(1, int((SHELF_WIDTH + GAP_X / 2) // (NODE_W + GAP_X / 2)))
-    positions = {}
+    positions: dict[str, tuple[float, float]] = {}
     for i, n in enumerate(names):
         r, c = divmod(i, per_row)
         positions[n] = (c * (NODE_W + GAP_X / 2), r * (NODE_H + GAP_Y))
     rows = math.ceil(len(names) / per_row)
     cols = min(len(names), per_row)
-    return cols * (NODE_W + GAP_X / 2) - GAP_X / 2, rows * (NODE_H + GAP_Y) - GAP_Y, positions
+    width = cols * (NODE_W + GAP_X / 2) - GAP_X / 2
+    return width, float(rows * (NODE_H + GAP_Y) - GAP_Y), positions
 
 
 def _edge_path(a: GraphNode, b: GraphNode) -> str:
