@@ -43,6 +43,7 @@ test-browser: setup browser
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: setup browser
 	$(PY) bench/board_latency.py

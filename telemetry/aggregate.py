@@ -20,6 +20,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 from .timestamps import UTC, parse_timestamp
 
@@ -157,13 +158,13 @@ class Aggregates:
             if day is None:
                 self.undated += n
                 continue
-            for table, k in ((self.by_day, day), (self.by_month, day[:7])):
-                d = table.get(k)
-                if d is None:
-                    d = table[k] = [0.0, 0, 0]
-                d[0] += cost
-                d[1] += tokens
-                d[2] += n
+            for period_table, period in ((self.by_day, day), (self.by_month, day[:7])):
+                bucket = period_table.get(period)
+                if bucket is None:
+                    bucket = period_table[period] = [0.0, 0, 0]
+                bucket[0] += cost
+                bucket[1] += tokens
+                bucket[2] += n
 
     def _day_of(self, ts: object) -> str | None:
         # The local day depends only on the instant to the minute (zone offsets are whole
@@ -228,7 +229,7 @@ def _latency(value: object) -> float | None:
 def _rows(table: dict[str, Totals], key: str) -> list[dict]:
     rows = []
     for name, t in table.items():
-        row = {key: name}
+        row: dict[str, Any] = {key: name}
         row.update(t.as_dict())
         rows.append(row)
     rows.sort(key=lambda r: (-r["cost"], -r["invocations"], r[key]))

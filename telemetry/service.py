@@ -8,6 +8,11 @@ No Django imports here: the Django edges (views, admin, the connection alias) li
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
+
 import logging
 import sqlite3
 import threading
@@ -63,7 +68,7 @@ class TelemetryService:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._observer = None
+        self._observer: BaseObserver | None = None
         self._on_change: Callable[[], None] | None = None
         self.watch_mode = "stopped"
 

@@ -38,6 +38,7 @@ def parse_timestamp(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
+    parsed: datetime | None
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
