@@ -21,12 +21,13 @@ demo: setup
 run: setup
 	$(PY) manage.py rundashboard $(ARGS)
 
-# Debian's chromium: Playwright cannot download its own browser here.
+# Debian's chromium (Playwright cannot download its own browser here) and redis-server (the
+# Redis channel layer test; it skips without it).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for the browser tests"; \
+	@command -v chromium >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium and redis-server for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium redis-server >/dev/null; }
 
 # Browser tests run in their own pytest process: sync Playwright and pytest-asyncio
 # cannot share one event loop.

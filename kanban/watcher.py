@@ -35,6 +35,11 @@ from .board import EMPTY, Board, Scanner
 from .tasks import LANES
 
 log = logging.getLogger(__name__)
+# watchdog logs an ERROR when an event arrives while its emitter is being stopped: a harmless
+# race at every shutdown, which users must not read as a failure.
+logging.getLogger("watchdog.observers.inotify").addFilter(
+    lambda record: "thread is inactive" not in record.getMessage()
+)
 
 # Opens and no-write closes are left out on purpose: our own reads would wake us forever.
 EVENT_FILTER = [
