@@ -48,7 +48,6 @@ def board_context(state: BoardState, flt: TaskFilter) -> dict[str, Any]:
         "agents": sorted({t.agent for t in board.tasks.values()}),
         "priorities": sorted({t.priority for t in board.tasks.values()} | set(KNOWN_PRIORITIES)),
         "statuses": sorted({t.status for t in board.tasks.values() if t.status}),
-        "now": time.time(),
         **telemetry_context(),
     }
 
@@ -59,7 +58,6 @@ def lane_context(board: Board, lane: str, flt: TaskFilter, lim: Limits) -> dict[
         "name": lane,
         "title": LANE_TITLES[lane],
         "groups": [group_context(board, v, flt) for v in views],
-        "shown": sum(v.total for v in views),
     }
 
 
