@@ -17,22 +17,9 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-SPEC_DDL = """
-CREATE TABLE invocations (id INTEGER PRIMARY KEY, timestamp TEXT NOT NULL, tool TEXT NOT NULL,
-  model TEXT NOT NULL, tokens INTEGER, cost REAL, latency_ms INTEGER, status TEXT);
-CREATE TABLE daily_costs (date TEXT PRIMARY KEY, total_cost REAL, total_tokens INTEGER,
-  invocation_count INTEGER);
-"""
-LLM_DDL = """
-CREATE TABLE invocations (id INTEGER PRIMARY KEY AUTOINCREMENT, invocation_id TEXT UNIQUE NOT NULL,
-  timestamp TEXT NOT NULL, agent_name TEXT NOT NULL, tool_name TEXT NOT NULL,
-  model_name TEXT NOT NULL, prompt_tokens INTEGER, completion_tokens INTEGER,
-  total_tokens INTEGER, cost_usd REAL, latency_ms INTEGER, status TEXT NOT NULL,
-  error_message TEXT, privacy_level TEXT);
-CREATE TABLE daily_costs (date TEXT NOT NULL, agent_name TEXT NOT NULL, tool_name TEXT NOT NULL,
-  model_name TEXT NOT NULL, invocations INTEGER, total_tokens INTEGER, total_cost_usd REAL,
-  PRIMARY KEY (date, agent_name, tool_name, model_name));
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from telemetry.schema import LLM_DDL, SPEC_DDL  # noqa: E402
+
 MODELS = ["claude-3-5-sonnet", "gpt-4o", "gpt-4o-mini", "claude-3-haiku", "llama-3-70b"]
 TOOLS = ["claude-code", "copilot", "cursor", "aider"]
 AGENTS = ["backend-dev", "frontend", "architect", "writer", "reviewer", "analyst"]

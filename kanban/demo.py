@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from telemetry.schema import LLM_DDL
+
 log = logging.getLogger(__name__)
 
 AGENTS = ["backend-dev", "architect", "python-pedro", "frontend", "curator", "writer-editor"]
@@ -117,20 +119,7 @@ def create_workspace(base: Path) -> tuple[Path, Path]:
 def create_telemetry_db(path: Path, rows: int, rng: random.Random) -> None:
     con = sqlite3.connect(path)
     try:
-        con.executescript(
-            """
-            CREATE TABLE invocations (
-                id INTEGER PRIMARY KEY AUTOINCREMENT, invocation_id TEXT, timestamp TEXT,
-                agent_name TEXT, tool_name TEXT, model_name TEXT, prompt_tokens INTEGER,
-                completion_tokens INTEGER, total_tokens INTEGER, cost_usd REAL,
-                latency_ms INTEGER, status TEXT, error_message TEXT, privacy_level TEXT
-            );
-            CREATE TABLE daily_costs (
-                date TEXT, agent_name TEXT, tool_name TEXT, model_name TEXT,
-                invocations INTEGER, total_tokens INTEGER, total_cost_usd REAL
-            );
-            """
-        )
+        con.executescript(LLM_DDL)
         now = dt.datetime.now(dt.timezone.utc)
         for _ in range(rows):
             when = now - dt.timedelta(minutes=rng.randint(1, 60 * 24 * 20))

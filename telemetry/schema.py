@@ -9,6 +9,25 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
+# The two schemas found in the wild, as their writers create them. We never run these on a
+# user's file (it is read-only to us); the demo, the tests and the benchmarks build files with them.
+SPEC_DDL = """
+CREATE TABLE invocations (id INTEGER PRIMARY KEY, timestamp TEXT NOT NULL, tool TEXT NOT NULL,
+  model TEXT NOT NULL, tokens INTEGER, cost REAL, latency_ms INTEGER, status TEXT);
+CREATE TABLE daily_costs (date TEXT PRIMARY KEY, total_cost REAL, total_tokens INTEGER,
+  invocation_count INTEGER);
+"""
+LLM_DDL = """
+CREATE TABLE invocations (id INTEGER PRIMARY KEY AUTOINCREMENT, invocation_id TEXT UNIQUE NOT NULL,
+  timestamp TEXT NOT NULL, agent_name TEXT NOT NULL, tool_name TEXT NOT NULL,
+  model_name TEXT NOT NULL, prompt_tokens INTEGER, completion_tokens INTEGER,
+  total_tokens INTEGER, cost_usd REAL, latency_ms INTEGER, status TEXT NOT NULL,
+  error_message TEXT, privacy_level TEXT);
+CREATE TABLE daily_costs (date TEXT NOT NULL, agent_name TEXT NOT NULL, tool_name TEXT NOT NULL,
+  model_name TEXT NOT NULL, invocations INTEGER, total_tokens INTEGER, total_cost_usd REAL,
+  PRIMARY KEY (date, agent_name, tool_name, model_name));
+"""
+
 # Logical field -> candidate column names, first match wins. Extra columns are ignored.
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "timestamp": ("timestamp", "created_at", "ts"),

@@ -6,22 +6,12 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-SPEC_DDL = """
-CREATE TABLE invocations (id INTEGER PRIMARY KEY, timestamp TEXT NOT NULL, tool TEXT NOT NULL,
-  model TEXT NOT NULL, tokens INTEGER, cost REAL, latency_ms INTEGER, status TEXT);
-CREATE TABLE daily_costs (date TEXT PRIMARY KEY, total_cost REAL, total_tokens INTEGER,
-  invocation_count INTEGER);
-"""
-LLM_DDL = """
-CREATE TABLE invocations (id INTEGER PRIMARY KEY AUTOINCREMENT, invocation_id TEXT UNIQUE NOT NULL,
-  timestamp TEXT NOT NULL, agent_name TEXT NOT NULL, tool_name TEXT NOT NULL,
-  model_name TEXT NOT NULL, prompt_tokens INTEGER, completion_tokens INTEGER,
-  total_tokens INTEGER, cost_usd REAL, latency_ms INTEGER, status TEXT NOT NULL,
-  error_message TEXT, privacy_level TEXT, extra_column TEXT);
-CREATE TABLE daily_costs (date TEXT NOT NULL, agent_name TEXT NOT NULL, tool_name TEXT NOT NULL,
-  model_name TEXT NOT NULL, invocations INTEGER, total_tokens INTEGER, total_cost_usd REAL,
-  PRIMARY KEY (date, agent_name, tool_name, model_name));
-"""
+from telemetry.schema import LLM_DDL as BASE_LLM_DDL
+from telemetry.schema import SPEC_DDL
+
+# An extra column, as real files may have: it must be ignored.
+LLM_DDL = BASE_LLM_DDL.replace("privacy_level TEXT);", "privacy_level TEXT, extra_column TEXT);")
+assert "extra_column" in LLM_DDL
 
 
 def row(
