@@ -42,6 +42,16 @@ class Totals:
         self.lat_sum = 0.0
         self.lat_n = 0
 
+    def add(
+        self, count: int, tokens: int, cost: float, success: int, lat_sum: float, lat_n: int
+    ) -> None:
+        self.count += count
+        self.tokens += tokens
+        self.cost += cost
+        self.success += success
+        self.lat_sum += lat_sum
+        self.lat_n += lat_n
+
     def as_dict(self) -> dict:
         return {
             "invocations": self.count,
@@ -133,12 +143,7 @@ class Aggregates:
         for (day, model, tool, agent, status), (n, tokens, cost, lat_sum, lat_n) in combos.items():
             ok = status is not None and str(status).strip().lower() in SUCCESS_STATUSES
             success = n if ok else 0
-            total.count += n
-            total.tokens += tokens
-            total.cost += cost
-            total.success += success
-            total.lat_sum += lat_sum
-            total.lat_n += lat_n
+            total.add(n, tokens, cost, success, lat_sum, lat_n)
             for key, table in (
                 (model, self.by_model),
                 (tool, self.by_tool),
@@ -148,12 +153,7 @@ class Aggregates:
                 t = table.get(name)
                 if t is None:
                     t = table[name] = Totals()
-                t.count += n
-                t.tokens += tokens
-                t.cost += cost
-                t.success += success
-                t.lat_sum += lat_sum
-                t.lat_n += lat_n
+                t.add(n, tokens, cost, success, lat_sum, lat_n)
             self.by_status[UNKNOWN if status is None else str(status)] += n
             if day is None:
                 self.undated += n
