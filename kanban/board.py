@@ -59,6 +59,13 @@ class Board:
         return dict(grouped)
 
     @cached_property
+    def agents(self) -> list[str]:
+        """Every agent with a task, for the filter; from the groups, without a full pass."""
+        named = {agent for (lane, agent) in self.groups if agent}
+        named.update(t.agent for t in self.groups.get(("inbox", ""), ()))
+        return sorted(named)
+
+    @cached_property
     def pending_count(self) -> int:
         return sum(1 for t in self.tasks.values() if t.pending)
 
@@ -181,9 +188,6 @@ class Board:
                 others = ", ".join(p for p in paths if p != path)
                 listed.append(Problem(path, f"duplicate id {task_id!r}, also in {others}"))
         return listed
-
-    def agents(self, lane: str) -> list[str]:
-        return sorted(agent for (ln, agent) in self.groups if ln == lane)
 
     def unmet_dependencies(self, task: Task) -> list[str]:
         """Known prerequisites that are not done yet: the card is blocked by them."""

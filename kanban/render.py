@@ -45,7 +45,7 @@ def board_context(state: BoardState, flt: TaskFilter) -> dict[str, Any]:
         "counts": counts_context(board, flt),
         "problems": board.all_problems(),
         "feed": feed_html(state),
-        "agents": sorted({t.agent for t in board.tasks.values()}),
+        "agents": board.agents,
         "priorities": sorted({t.priority for t in board.tasks.values()} | set(KNOWN_PRIORITIES)),
         "statuses": sorted({t.status for t in board.tasks.values() if t.status}),
         **telemetry_context(),
@@ -158,6 +158,8 @@ def update_html(
     parts.append(partial("counts", {"oob": True, "counts": counts_context(new, flt)}))
     feed, feed_seen = feed_update_html(state, feed_seen)
     parts.append(feed)
+    if old.agents != new.agents:  # a new agent, or one with no task left: keep the filter true
+        parts.append(partial("agent_select", {"oob": True, "agents": new.agents, "flt": flt}))
     if old.problems != new.problems or old.duplicate_ids != new.duplicate_ids:
         parts.append(partial("problems", {"oob": True, "problems": new.all_problems()}))
     # Which tasks changed, so an open detail modal can refresh itself.

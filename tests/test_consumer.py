@@ -125,3 +125,17 @@ async def test_the_activity_feed_grows_by_new_entries_and_keeps_fifty(state, col
     assert 'id="ev-1" hx-swap-oob="delete"' in messages[50]  # the 51st pushes the 1st out
     assert len(state.feed) == 50
     await ws.disconnect()
+
+
+async def test_a_new_agent_joins_the_agent_filter_live(state, collab):
+    write_task(collab, "assigned/dev/a.yaml", id="a")
+    scanner = Scanner(collab)
+    board = scanner.scan()
+    state.publish_board(board)
+    ws = communicator(f"/dashboard?v={state.version}")
+    assert (await ws.connect())[0]
+    write_task(collab, "assigned/ops/b.yaml", id="b")
+    await publish(state, scanner.refresh(board, ["assigned/ops/b.yaml"], []))
+    html = await ws.receive_from(timeout=5)
+    assert 'id="filter-agent"' in html and '<option value="ops"' in html
+    await ws.disconnect()
