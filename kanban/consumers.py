@@ -7,9 +7,9 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from . import render, runtime
+from . import html, runtime
 from .filters import TaskFilter
-from .runtime import BOARD_GROUP, STATE, TELEMETRY_GROUP
+from .runtime import BOARD_GROUP, TELEMETRY_GROUP
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +25,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         params = {k: v[0] for k, v in parse_qs(self.scope["query_string"].decode()).items()}
         self.flt = TaskFilter.from_params(params)
         # The last update message accounted for, and the board as the page has it.
-        self.heard, self.board = STATE.current()
+        self.heard, self.board = runtime.STATE.current()
         self.pending: set[str] = set()
-        self.feed_seen = STATE.newest_feed_number
+        self.feed_seen = runtime.STATE.newest_feed_number
         await self.accept()
         # A page rendered from this very state needs nothing; any other (a reconnect after
         # changes, a server restart) gets everything, so it always converges.
-        if params.get("v") != f"{STATE.boot_id}-{self.heard}":
-            await self.send(text_data=render.full_state_html(STATE, self.flt))
+        if params.get("v") != f"{runtime.STATE.boot_id}-{self.heard}":
+            await self.send(text_data=html.full_state_html(runtime.STATE, self.flt))
 
     async def board_update(self, message: dict[str, Any]) -> None:
         seq = message["seq"]
@@ -48,23 +48,23 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             if event.get("old_path"):
                 self.pending.add(event["old_path"])
         self.pending.update(p["path"] for p in message["problems"])
-        current_seq, new = STATE.current()
+        current_seq, new = runtime.STATE.current()
         if current_seq != seq:
             return  # a newer board is current already; its message follows and covers this
-        html, self.feed_seen = render.update_html(
-            STATE, self.board, new, sorted(self.pending), self.flt, self.feed_seen
+        text, self.feed_seen = html.update_html(
+            runtime.STATE, self.board, new, sorted(self.pending), self.flt, self.feed_seen
         )
         self.board, self.pending = new, set()
-        await self.send(text_data=html)
+        await self.send(text_data=text)
 
     async def board_resync(self, message: dict[str, Any]) -> None:
         await self._resync()
 
     async def telemetry_update(self, message: dict[str, Any]) -> None:
-        await self.send(text_data=render.telemetry_html())
+        await self.send(text_data=html.telemetry_html())
 
     async def _resync(self) -> None:
-        self.heard, self.board = STATE.current()
+        self.heard, self.board = runtime.STATE.current()
         self.pending = set()
-        self.feed_seen = STATE.newest_feed_number
-        await self.send(text_data=render.full_state_html(STATE, self.flt))
+        self.feed_seen = runtime.STATE.newest_feed_number
+        await self.send(text_data=html.full_state_html(runtime.STATE, self.flt))

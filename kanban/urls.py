@@ -1,12 +1,12 @@
 from django.urls import path
 
-from . import task_views, views
+from . import views
 
 urlpatterns = [
     path("", views.board, name="board"),
     path("health", views.health, name="health"),
     path("api/tasks", views.api_tasks, name="api-tasks"),
     path("lanes/<str:lane>/", views.lane, name="lane"),
-    path("tasks/<path:task_id>/", task_views.task_detail, name="task-detail"),
-    path("graph/", task_views.graph, name="graph"),
+    path("tasks/<path:task_id>/", views.task_detail, name="task-detail"),
+    path("graph/", views.graph, name="graph"),
 ]

@@ -17,7 +17,7 @@ from kanban.events import (
     diff,
 )
 
-from .factories import corpus_like_tree, move, write_task, write_text
+from ..factories import corpus_like_tree, move, write_task, write_text
 
 
 def kinds(events):

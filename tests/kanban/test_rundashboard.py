@@ -6,8 +6,8 @@ import sys
 import time
 import urllib.request
 
-from .factories import write_task
-from .server import REPO, DashboardProcess, free_port
+from ..factories import write_task
+from ..server import REPO, DashboardProcess, free_port
 
 
 def run(*args, timeout=20):

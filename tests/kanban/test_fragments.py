@@ -1,6 +1,6 @@
 from kanban.board import Board
 from kanban.filters import TaskFilter
-from kanban.fragments import Limits, plan
+from kanban.redraw import Limits, plan
 from kanban.tasks import Task
 
 

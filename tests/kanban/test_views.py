@@ -5,7 +5,7 @@ from kanban import runtime
 from kanban.board import Scanner
 from kanban.state import BoardState
 
-from .factories import corpus_like_tree
+from ..factories import corpus_like_tree
 
 
 @pytest.fixture
@@ -13,12 +13,6 @@ def board_state(monkeypatch, tmp_path):
     state = BoardState()
     state.publish_board(Scanner(corpus_like_tree(tmp_path)).scan())
     state.watcher = "running"
-    for module in ("kanban.runtime", "kanban.views", "kanban.task_views"):
-        import importlib
-
-        mod = importlib.import_module(module)
-        if hasattr(mod, "STATE"):
-            monkeypatch.setattr(mod, "STATE", state)
     monkeypatch.setattr(runtime, "STATE", state)
     return state
 

@@ -7,16 +7,13 @@ from kanban import runtime
 from kanban.board import Scanner
 from kanban.state import BoardState
 
-from .factories import move, write_task
+from ..factories import move, write_task
 
 
 @pytest.fixture
 def state(monkeypatch):
     fresh = BoardState()
     monkeypatch.setattr(runtime, "STATE", fresh)
-    import kanban.consumers
-
-    monkeypatch.setattr(kanban.consumers, "STATE", fresh)
     return fresh
 
 

@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 
 from .board import Board
 from .filters import TaskFilter
-from .fragments import GroupView, Limits, Op, card_dom_id, group_dom_id, lane_views, plan
+from .redraw import GroupView, Limits, Op, card_dom_id, group_dom_id, lane_views, plan
 from .state import BoardState, FeedEntry
 from .tasks import KNOWN_PRIORITIES, LANES, Task
 from .templatetags.kanban_tags import humanize_age

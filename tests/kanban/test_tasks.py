@@ -5,7 +5,7 @@ import pytest
 
 from kanban.tasks import Problem, Task, classify, parse_dependencies, parse_file
 
-from .factories import CORPUS, corpus_like_tree, write_text
+from ..factories import CORPUS, corpus_like_tree, write_text
 
 
 def parse(root: Path, relpath: str, text: str | bytes) -> Task | Problem:

@@ -3,7 +3,7 @@ import json
 from kanban.board import Scanner
 from kanban.state import BoardState
 
-from .factories import move, write_task, write_text
+from ..factories import move, write_task, write_text
 
 
 def content(board):

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from .server import REPO, DashboardProcess
+from ..server import REPO, DashboardProcess
 
 sys.path.insert(0, str(REPO / "bench"))
 from gen_tasks import generate  # noqa: E402

@@ -8,7 +8,7 @@ import pytest
 from kanban.board import Scanner
 from kanban.watcher import BoardWatcher
 
-from .factories import move, write_task
+from ..factories import move, write_task
 
 
 class Recorder:

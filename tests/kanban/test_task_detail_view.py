@@ -10,7 +10,7 @@ import pytest
 
 from kanban import runtime
 from kanban.board import Scanner
-from kanban.task_views import render_detail_fragment
+from kanban.views import render_detail_fragment
 from tests.factories import CORPUS, write_task, write_text
 
 HX = {"HX-Request": "true"}
