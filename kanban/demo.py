@@ -156,8 +156,62 @@ def _invocation(when: dt.datetime, rng: random.Random) -> tuple[str, tuple[objec
     )
 
 
+VERBS = [
+    "Parse",
+    "Add",
+    "Write",
+    "Refactor",
+    "Document",
+    "Validate",
+    "Speed up",
+    "Review",
+    "Design",
+    "Fix",
+    "Benchmark",
+    "Harden",
+    "Profile",
+    "Simplify",
+    "Migrate",
+    "Test",
+]
+OBJECTS = [
+    "agent profiles",
+    "the export endpoint",
+    "the caching ADR",
+    "the model router",
+    "the task lifecycle",
+    "schema files",
+    "the test suite",
+    "prompt templates",
+    "the retry policy",
+    "the watcher",
+    "cost reports",
+    "the routing table",
+    "token budgets",
+    "the handoff format",
+    "the MCP registry",
+    "error messages",
+    "the release notes",
+    "the CLI help",
+    "log rotation",
+    "the dependency graph",
+]
+
+# The board a visitor should see at any moment: a few tasks waiting, several in flight, and
+# finished work that is archived (as real teams do) so Done does not swallow the board.
+TARGET_INBOX = 5
+TARGET_ASSIGNED = 8
+MAX_DONE = 24
+
+
 class Simulator:
-    """Every couple of seconds an agent creates, assigns, starts, completes or breaks a task."""
+    """Agents at work in a steady state: tasks keep arriving, moving and finishing.
+
+    Each step picks what the board needs most (new work when the inbox runs low, an
+    assignment when it fills up, progress on assigned work, archiving old Done cards), with
+    some randomness, so the demo looks alive for as long as it runs instead of drifting
+    into an all-Done board.
+    """
 
     def __init__(self, collab: Path, telemetry_db: Path, interval: float = 2.0) -> None:
         self.collab = collab
@@ -167,6 +221,7 @@ class Simulator:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-simulator", daemon=True)
         self._broken: list[tuple[Path, str]] = []
+        self._titles_used: set[str] = set()
 
     def start(self) -> None:
         self._thread.start()
@@ -183,60 +238,91 @@ class Simulator:
                 log.exception("demo simulator step failed")
 
     def _tasks(self, lane: str) -> list[Path]:
-        return sorted((self.collab / lane).rglob("*.yaml"))
+        return sorted(p for p in (self.collab / lane).rglob("*.yaml") if "broken" not in p.name)
 
     def step(self) -> None:
         if self._broken:
             path, text = self._broken.pop()
-            path.write_text(text, encoding="utf-8")  # the agent fixes its file
+            if path.exists():
+                path.write_text(text, encoding="utf-8")  # the agent fixes its file
             return
+        inbox, assigned = len(self._tasks("inbox")), len(self._tasks("assigned"))
         actions = [self.create, self.assign, self.start_one, self.complete, self.break_one]
-        weights = [3, 3, 2, 3, 1]
+        weights = [
+            1 + 2 * max(0, TARGET_INBOX - inbox),
+            (1 + 2 * max(0, inbox - TARGET_INBOX // 2)) if inbox else 0,
+            2 if assigned else 0,
+            (1 + max(0, assigned - TARGET_ASSIGNED // 2)) if assigned else 0,
+            0.3 if assigned else 0,
+        ]
         self.rng.choices(actions, weights)[0]()
+        self.archive_old()
         self.spend()
+
+    def title(self) -> str:
+        for _ in range(50):
+            title = f"{self.rng.choice(VERBS)} {self.rng.choice(OBJECTS)}"
+            if title not in self._titles_used:
+                break
+        else:  # every pairing used: number them from here on
+            title = f"{title} (part {len(self._titles_used)})"
+        self._titles_used.add(title)
+        return title
 
     def create(self) -> None:
         agent = self.rng.choice(AGENTS)
         stamp = dt.datetime.now().strftime("%Y-%m-%dT%H%M%S")
-        topic = self.rng.choice(TOPICS)
+        topic = self.title()
         task_id = f"{stamp}-{agent}-{topic.lower().replace(' ', '-')}"
         _write(self.collab / "inbox" / f"{task_id}.yaml", _task(task_id, agent, "new", topic))
 
     def assign(self) -> None:
-        inbox = self._tasks("inbox")
-        candidates = [p for p in inbox if "broken" not in p.name]
+        candidates = self._tasks("inbox")
         if not candidates:
             return self.create()
         path = self.rng.choice(candidates)
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         agent = data.get("agent") or self.rng.choice(AGENTS)
         data["status"] = "assigned"
+        data["assigned_at"] = _now_text()
         target = self.collab / "assigned" / agent / path.name
         _write(path, data)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
 
     def start_one(self) -> None:
-        assigned = self._tasks("assigned")
-        if not assigned:
-            return self.assign()
-        path = self.rng.choice(assigned)
+        waiting = [p for p in self._tasks("assigned") if self._status(p) != "in_progress"]
+        if not waiting:
+            return self.complete()
+        path = self.rng.choice(waiting)
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         data["status"] = "in_progress"
+        data["started_at"] = _now_text()
         _write(path, data)
 
     def complete(self) -> None:
         assigned = self._tasks("assigned")
         if not assigned:
             return self.assign()
-        path = self.rng.choice(assigned)
+        # Work in progress finishes first, as it would.
+        started = [p for p in assigned if self._status(p) == "in_progress"]
+        path = self.rng.choice(started or assigned)
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         data["status"] = "done"
-        data["completed_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
+        data["completed_at"] = _now_text()
         _write(path, data)
         target = self.collab / "done" / path.parent.name / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
+
+    def archive_old(self) -> None:
+        done = self._tasks("done")
+        if len(done) <= MAX_DONE:
+            return
+        oldest = min(done, key=lambda p: p.stat().st_mtime)
+        target = self.collab / "archive" / oldest.parent.name / oldest.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(oldest, target)
 
     def break_one(self) -> None:
         assigned = self._tasks("assigned")
@@ -247,6 +333,13 @@ class Simulator:
         self._broken.append((path, text))
         path.write_text(text + "\nstatus: [oops\n", encoding="utf-8")
 
+    def _status(self, path: Path) -> str:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            return ""
+        return str(data.get("status", "")) if isinstance(data, dict) else ""
+
     def spend(self) -> None:
         con = sqlite3.connect(self.telemetry_db, timeout=5)
         try:
@@ -255,3 +348,9 @@ class Simulator:
             con.commit()
         finally:
             con.close()
+
+
+def _now_text() -> str:
+    return (
+        dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    )
