@@ -59,9 +59,12 @@ def wait_status(svc: OperationsService, op_id: str, timeout: float = 15.0) -> st
 
 
 @contextmanager
-def tiny_dashboard(svc: OperationsService) -> Iterator[str]:
-    """POST /api/events and GET /api/operations/<id> over real HTTP, straight to `svc`."""
-    seen: list[dict[str, Any]] = []
+def tiny_dashboard(
+    svc: OperationsService, seen: list[dict[str, Any]] | None = None
+) -> Iterator[str]:
+    """POST /api/events and GET /api/operations/<id> over real HTTP, straight to `svc`;
+    `seen` collects each POST's Authorization header and items."""
+    seen = [] if seen is None else seen
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
@@ -91,7 +94,6 @@ def tiny_dashboard(svc: OperationsService) -> Iterator[str]:
             self._answer(200 if op else 404, op or {"error": "no such operation"})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.seen = seen  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
