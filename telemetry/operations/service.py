@@ -71,6 +71,7 @@ class OperationsService:
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._shown_version = -1
+        self._published_at = 0.0
 
     # -- life ------------------------------------------------------------------------------
     def start(
@@ -118,10 +119,11 @@ class OperationsService:
                 if time.monotonic() - last_sweep > SWEEP_S:
                     last_sweep = time.monotonic()
                     self._queue_feed(self.book.sweep(_alive))
-                self._publish()
+                wait = self._publish()
             except Exception:
                 log.exception("operations: tailer loop error (continuing)")
-            self._wake.wait(self.poll_s)
+                wait = self.poll_s
+            self._wake.wait(wait)
             self._wake.clear()
 
     def _read_back(self) -> None:
@@ -174,8 +176,11 @@ class OperationsService:
             with self._feed_lock:
                 self._feed.extend(items)
 
-    def _publish(self) -> None:
-        """Feed items, then one on_change, at most every `coalesce_s`."""
+    def _publish(self) -> float:
+        """Feed items, then one on_change, at most every `coalesce_s`; how long to wait."""
+        since = time.monotonic() - self._published_at
+        if since < self.coalesce_s:
+            return self.coalesce_s - since  # whatever came in waits for the next round
         with self._feed_lock:
             feed, self._feed = self._feed, []
         for item in feed:
@@ -185,16 +190,16 @@ class OperationsService:
                 except Exception:
                     log.exception("operations: on_feed failed")
         version = self.book.version
-        if version == self._shown_version:
-            return
+        if version == self._shown_version and not feed:
+            return self.poll_s
         self._shown_version = version
+        self._published_at = time.monotonic()
         if self._on_change is not None:
             try:
                 self._on_change()
             except Exception:
                 log.exception("operations: on_change failed")
-        # Coalesce: whatever comes in meanwhile waits for the next round.
-        self._stopping.wait(self.coalesce_s)
+        return self.poll_s
 
     # -- producers over HTTP ---------------------------------------------------------------
     def ingest(self, items: list[Any]) -> tuple[int, list[str]]:
