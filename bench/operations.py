@@ -78,22 +78,24 @@ def latency(folder: Path, samples: int) -> None:
 WRITER = r"""
 import json, os, sys, time
 folder, ops, rate, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-fds = [os.open(os.path.join(folder, f"w{i % 4}.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT) for i in range(ops)]
+flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+fds = [os.open(os.path.join(folder, f"w{i % 4}.jsonl"), flags) for i in range(ops)]
+def send(i, ev):
+    data = json.dumps({"operation_id": f"op{i}", "ts": time.time(), **ev}) + "\n"
+    os.write(fds[i], data.encode())
 for i in range(ops):
-    os.write(fds[i], (json.dumps({"event": "operation.started", "operation_id": f"op{i}", "agent": f"agent{i % 5}", "ts": time.time()}) + "\n").encode())
+    send(i, {"event": "operation.started", "agent": f"agent{i % 5}"})
 n, start = 0, time.time()
 while time.time() - start < seconds:
-    i = n % ops
-    kind = n % 3
+    i, kind = n % ops, n % 3
     if kind == 0:
-        ev = {"event": "operation.progress", "operation_id": f"op{i}", "percent": n % 100, "output": [f"line {n} api_key=abc{n}"]}
+        ev = {"event": "operation.progress", "percent": n % 100, "output": [f"line {n} key=a{n}"]}
     elif kind == 1:
-        ev = {"event": "operation.cost", "operation_id": f"op{i}", "prompt_tokens": n, "completion_tokens": n // 2, "cost_usd": n / 1e5}
+        ev = {"event": "operation.cost", "prompt_tokens": n, "completion_tokens": n // 2,
+              "cost_usd": n / 1e5}
     else:
-        ev = {"event": "operation.progress", "operation_id": f"op{i}", "step": f"step {n}", "message": "working"}
-    ev["ts"] = time.time()
-    ev["event_id"] = f"e{n}"
-    os.write(fds[i], (json.dumps(ev) + "\n").encode())
+        ev = {"event": "operation.progress", "step": f"step {n}", "message": "working"}
+    send(i, {**ev, "event_id": f"e{n}"})
     n += 1
     delay = start + n / rate - time.time()
     if delay > 0:
@@ -121,8 +123,10 @@ def throughput(folder: Path, rate: float, seconds: float) -> None:
     t0 = time.monotonic()
     writer = subprocess.run(
         [sys.executable, "-c", WRITER, str(folder), "20", str(rate), str(seconds)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     time.sleep(0.3)
     wall = time.monotonic() - t0
     cpu1 = me.cpu_times()
@@ -130,10 +134,11 @@ def throughput(folder: Path, rate: float, seconds: float) -> None:
     rss = me.memory_info().rss / 2**20
     svc.stop()
     sent = int(writer.stdout.strip())
-    gaps = [b - a for a, b in zip(changes, changes[1:])]
+    gaps = [b - a for a, b in zip(changes, changes[1:], strict=False)]
     print(
         f"(b) {sent / seconds:.0f} events/s over 20 operations for {seconds:.0f} s: "
-        f"applied {len(lags)} of {sent + 20}; lag p50 {pct(lags, 50):.1f} ms, p95 {pct(lags, 95):.1f} ms, "
+        f"applied {len(lags)} of {sent + 20}; "
+        f"lag p50 {pct(lags, 50):.1f} ms, p95 {pct(lags, 95):.1f} ms, "
         f"max {max(lags):.1f} ms; CPU {cpu:.1f} % of one core; RSS {rss:.0f} MiB; "
         f"on_change {len(changes)} times, min gap {min(gaps) * 1000:.1f} ms"
     )
@@ -143,10 +148,15 @@ def big_start(folder: Path, size_gb: float) -> None:
     log = folder / "big.jsonl"
     print(f"(c) writing a {size_gb:g} GB events log in {folder} ...", flush=True)
     chunk = b"".join(
-        line(event="operation.progress", operation_id=f"old{i % 500}", percent=i % 100,
-             output=[f"old output line {i}"], ts="2026-01-01T00:00:00Z")
+        line(
+            event="operation.progress",
+            operation_id=f"old{i % 500}",
+            percent=i % 100,
+            output=[f"old output line {i}"],
+            ts="2026-01-01T00:00:00Z",
+        )
         for i in range(10_000)
-    )  # fmt: skip
+    )
     with open(log, "wb") as f:
         # Operations still running: started early on (beyond the read-back window).
         for i in range(5):
@@ -189,6 +199,7 @@ with operation(tool="bench", operation_id="coop", events_dir=sys.argv[1], url=sy
     while not op.stop_requested:
         time.sleep(0.05)
 """
+IGNORE_INT = "signal.signal(signal.SIGINT, signal.SIG_IGN)"
 SLEEPER = "import signal, time\n{}\nprint('ready', flush=True)\ntime.sleep(120)\n"
 
 
@@ -200,9 +211,9 @@ def stop_steps(folder: Path) -> None:
     cases = [
         ("cooperative", None, "stopped"),
         ("SIGINT", "", "interrupted"),
-        ("SIGTERM", "signal.signal(signal.SIGINT, signal.SIG_IGN)", "terminated"),
-        ("SIGKILL", "signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN)", "killed"),
-    ]  # fmt: skip
+        ("SIGTERM", IGNORE_INT, "terminated"),
+        ("SIGKILL", IGNORE_INT + "; signal.signal(signal.SIGTERM, signal.SIG_IGN)", "killed"),
+    ]
     with tiny_dashboard(svc) as url:
         for name, setup, expected in cases:
             if setup is None:

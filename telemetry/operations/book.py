@@ -203,7 +203,7 @@ class OperationsBook:
                 reason = f" ({routing['reason']})" if routing["reason"] else ""
                 self._entry(op, event, f"routed to {routing['selected'] or '?'}{reason}")
             elif name == ev.PROGRESS:
-                progress = {
+                progress: dict[str, Any] = {
                     "step": _mask(f.get("step", "")),
                     "percent": f.get("percent"),
                     "message": _mask(f.get("message", "")),

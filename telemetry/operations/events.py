@@ -223,7 +223,7 @@ _SKIP_EXTRA = {"event", "ts", "event_id", "operation_id", "run_id"}
 
 def _extra(obj: dict[str, Any]) -> dict[str, str]:
     """An unknown event's other fields, as short text, for its timeline."""
-    extra = {}
+    extra: dict[str, str] = {}
     for key, value in obj.items():
         if key in _SKIP_EXTRA or len(extra) >= MAX_EXTRA:
             continue

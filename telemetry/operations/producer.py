@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterable, Iterator
@@ -144,7 +145,7 @@ class Sink:
         if self.url is None:
             return
         request = urllib.request.Request(
-            self.url + "/api/operations/" + urllib.request.quote(operation_id, safe=""),
+            self.url + "/api/operations/" + urllib.parse.quote(operation_id, safe=""),
             headers=self._headers(),
         )
         try:
@@ -463,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "routing":
         op.routing(args.selected, args.reason, args.alternative)
     elif args.command == "progress":
-        lines = None
+        lines: list[str] | None = None
         if args.output:
             lines = []
             for line in args.output:

@@ -106,8 +106,10 @@ def test_events_out_of_order_keep_the_latest_values_and_a_sorted_timeline():
     assert op["cost_usd"] == 2.0 and op["prompt_tokens"] == 500
     assert op["status"] == "completed"  # a late progress does not revive it
     assert [e["event"] for e in op["timeline"]][:3] == [
-        "operation.started", "operation.cost", "operation.progress"
-    ]  # fmt: skip
+        "operation.started",
+        "operation.cost",
+        "operation.progress",
+    ]
 
 
 def test_an_event_for_an_operation_never_started_makes_a_placeholder_filled_later():

@@ -2,14 +2,40 @@ import re
 
 
 def seed(ops):
-    ops.ingest([
-        {"event": "operation.started", "operation_id": "a", "agent": "dev", "task_id": "T 1", "tool": "aider", "model": "gpt-4o"},
-        {"event": "routing_decision", "operation_id": "a", "selected": "gpt-4o", "reason": "cheap", "alternatives": [{"model": "claude", "score": 0.7, "cost_per_1k": 0.015}]},
-        {"event": "execution_progress", "operation_id": "a", "percent": 30, "output": ["line one", "token=abc123 here"]},
-        {"event": "cost_update", "operation_id": "a", "prompt_tokens": 1000, "completion_tokens": 200, "cost_usd": 0.0123},
-        {"event": "operation.started", "operation_id": "b", "agent": "ops", "model": "claude"},
-        {"event": "operation.failed", "operation_id": "b", "error": "boom"},
-    ])  # fmt: skip
+    ops.ingest(
+        [
+            {
+                "event": "operation.started",
+                "operation_id": "a",
+                "agent": "dev",
+                "task_id": "T 1",
+                "tool": "aider",
+                "model": "gpt-4o",
+            },
+            {
+                "event": "routing_decision",
+                "operation_id": "a",
+                "selected": "gpt-4o",
+                "reason": "cheap",
+                "alternatives": [{"model": "claude", "score": 0.7, "cost_per_1k": 0.015}],
+            },
+            {
+                "event": "execution_progress",
+                "operation_id": "a",
+                "percent": 30,
+                "output": ["line one", "token=abc123 here"],
+            },
+            {
+                "event": "cost_update",
+                "operation_id": "a",
+                "prompt_tokens": 1000,
+                "completion_tokens": 200,
+                "cost_usd": 0.0123,
+            },
+            {"event": "operation.started", "operation_id": "b", "agent": "ops", "model": "claude"},
+            {"event": "operation.failed", "operation_id": "b", "error": "boom"},
+        ]
+    )
 
 
 def test_the_panel_is_one_oob_element_with_each_operation_and_its_stop_button(ops):

@@ -39,9 +39,12 @@ def test_an_operation_writes_one_line_per_event_with_its_pid_and_start_time(tmp_
         op.cost(100, 20, 0.01)
     events = read_events(tmp_path)
     assert [e["event"] for e in events] == [
-        "operation.started", "operation.routing", "operation.progress", "operation.cost",
+        "operation.started",
+        "operation.routing",
+        "operation.progress",
+        "operation.cost",
         "operation.completed",
-    ]  # fmt: skip
+    ]
     start = events[0]
     assert start["pid"] == os.getpid()
     assert abs(start["pid_started_at"] - psutil.Process().create_time()) < 0.01
@@ -69,15 +72,17 @@ def test_a_keyboard_interrupt_reports_stopped(tmp_path):
 
 def test_events_posted_to_the_dashboard_carry_the_token_and_learn_of_a_stop(ops, tmp_path):
     seen: list = []
-    with tiny_dashboard(ops, seen) as url:
-        with operation(tool="t", agent="dev", events_dir=tmp_path, url=url, token="s3cret") as op:
-            op.progress(percent=10)
-            op.sink.flush()
-            assert ops.get(op.id)["agent"] == "dev"
-            ops.request_stop(op.id)
-            op.progress(percent=20)
-            op.sink.flush()
-            assert op.stop_requested
+    with (
+        tiny_dashboard(ops, seen) as url,
+        operation(tool="t", agent="dev", events_dir=tmp_path, url=url, token="s3cret") as op,
+    ):
+        op.progress(percent=10)
+        op.sink.flush()
+        assert ops.get(op.id)["agent"] == "dev"
+        ops.request_stop(op.id)
+        op.progress(percent=20)
+        op.sink.flush()
+        assert op.stop_requested
     assert ops.get(op.id)["status"] == "stopped"  # it ended itself, reporting it
     assert {s["auth"] for s in seen} == {"Bearer s3cret"}
     assert [e["event"] for e in read_events(tmp_path)][-1] == "operation.stopped"  # on disk too
@@ -124,9 +129,12 @@ def test_the_cli_prints_the_id_and_reports_each_step(tmp_path, capsys):
     main(["end", op_id, "--status", "failed", "--error", "boom", *common])
     events = read_events(tmp_path)
     assert [e["event"] for e in events] == [
-        "operation.started", "operation.routing", "operation.progress", "operation.cost",
+        "operation.started",
+        "operation.routing",
+        "operation.progress",
+        "operation.cost",
         "operation.failed",
-    ]  # fmt: skip
+    ]
     assert events[0]["pid"] == os.getppid()  # the calling shell is the process Stop may signal
     assert events[1]["alternatives"] == [{"model": "claude", "score": 0.7, "cost_per_1k": 0.015}]
     assert events[2]["output"] == ["one", "two"]

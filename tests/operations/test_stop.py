@@ -58,7 +58,8 @@ def test_a_producer_that_ends_itself_on_the_cooperative_flag_shows_stopped(ops, 
         script = (
             "import time\n"
             "from telemetry.operations.producer import operation\n"
-            f"with operation(tool='t', operation_id='coop', events_dir={str(tmp_path)!r}, url={url!r}) as op:\n"
+            f"with operation(operation_id='coop', events_dir={str(tmp_path)!r},\n"
+            f"               url={url!r}) as op:\n"
             "    print('ready', flush=True)\n"
             "    while not op.stop_requested:\n"
             "        time.sleep(0.05)\n"

@@ -80,15 +80,34 @@ def test_get_is_not_allowed_on_events(client, ops):
 
 
 def test_the_operations_api_lists_active_and_recent(client, ops):
-    post_events(client, [
-        {"event": "operation.started", "operation_id": "a", "task_id": "T-1"},
-        {"event": "operation.started", "operation_id": "b"},
-        {"event": "operation.completed", "operation_id": "b"},
-    ])  # fmt: skip
+    post_events(
+        client,
+        [
+            {"event": "operation.started", "operation_id": "a", "task_id": "T-1"},
+            {"event": "operation.started", "operation_id": "b"},
+            {"event": "operation.completed", "operation_id": "b"},
+        ],
+    )
     data = client.get("/api/operations").json()
     assert [o["id"] for o in data["active"]] == ["a"] and [o["id"] for o in data["recent"]] == ["b"]
-    keys = {"id", "status", "agent", "task_id", "tool", "model", "started_at", "ended_at", "elapsed_s",
-            "prompt_tokens", "completion_tokens", "cost_usd", "routing", "progress", "output", "stop_requested"}  # fmt: skip
+    keys = {
+        "id",
+        "status",
+        "agent",
+        "task_id",
+        "tool",
+        "model",
+        "started_at",
+        "ended_at",
+        "elapsed_s",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost_usd",
+        "routing",
+        "progress",
+        "output",
+        "stop_requested",
+    }
     assert keys <= set(data["active"][0])
     assert client.get("/api/operations/a").json()["status"] == "running"
     assert client.get("/api/operations/nope").status_code == 404
