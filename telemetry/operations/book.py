@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from telemetry.masking import mask_secrets
 
@@ -60,12 +60,13 @@ class FeedItem:
     text: str
 
 
-@dataclass(order=True)
-class Entry:
+class Entry(NamedTuple):
+    """A timeline entry or an output line; tuples sort by (ts, seq) in C."""
+
     ts: float
     seq: int
-    name: str = field(compare=False)
-    text: str = field(compare=False)
+    name: str
+    text: str
 
 
 @dataclass
@@ -214,7 +215,7 @@ class OperationsBook:
                     op.progress, op.progress_ts = progress, event.ts
                 for line in f.get("output", []):
                     self._seq += 1
-                    bisect.insort(op.output, Entry(event.ts, self._seq, "", _mask(line)))
+                    _insert(op.output, Entry(event.ts, self._seq, "", _mask(line)))
                 del op.output[:-OUTPUT_LINES]
                 parts = [progress["step"], _percent(progress["percent"]), progress["message"]]
                 text = " · ".join(p for p in parts if p)
@@ -258,7 +259,7 @@ class OperationsBook:
 
     def _entry(self, op: Operation, event: Event, text: str) -> None:
         self._seq += 1
-        bisect.insort(op.timeline, Entry(event.ts, self._seq, event.name, text))
+        _insert(op.timeline, Entry(event.ts, self._seq, event.name, text))
         if len(op.timeline) > TIMELINE:
             # Keep the start: it says what the operation was.
             del op.timeline[1 if op.timeline[0].name == ev.STARTED else 0]
@@ -449,6 +450,13 @@ class OperationsBook:
                 {"ts": iso(e.ts), "event": e.name, "text": e.text} for e in op.timeline
             ]
         return data
+
+
+def _insert(entries: list[Entry], entry: Entry) -> None:
+    if not entries or entry >= entries[-1]:
+        entries.append(entry)  # the usual case: events come in order
+    else:
+        bisect.insort(entries, entry)
 
 
 def _percent(value: float | None) -> str:

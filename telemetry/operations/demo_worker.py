@@ -48,8 +48,10 @@ FILES = ("src/router.py", "docs/adr-047.md", "tests/test_api.py", "web/app.ts", 
 
 def run(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
-    if args.mode == "stubborn":
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A dashboard started with `&` from a script hands its children SIGINT ignored: undo that,
+    # so Stop's SIGINT ends the others as it would a producer started from a terminal.
+    stubborn = args.mode == "stubborn"
+    signal.signal(signal.SIGINT, signal.SIG_IGN if stubborn else signal.default_int_handler)
     model, price, reason = rng.choice(MODELS)
     parent = os.getppid()
     with operation(

@@ -34,6 +34,10 @@ from .tailer import Line, ProblemLog, Tailer
 log = logging.getLogger("telemetry.operations")
 
 POLL_S = 0.025
+# Start-up applies the read-back lines newest first and stops after this long: a huge log
+# never delays anything, and the book's rules (latest ts wins, the first ending wins, the
+# timeline sorted by ts) make the order of application irrelevant.
+READ_BACK_S = 0.3
 COALESCE_S = 0.025
 SWEEP_S = 5.0
 START_EVENTS = tuple(
@@ -130,8 +134,14 @@ class OperationsService:
         assert self.tailer is not None
         began = time.perf_counter()
         lines = self.tailer.start()
-        for line in lines:
-            self._take_line(line, feed=False)
+        now = time.time()
+        applied = 0
+        for index, line in enumerate(reversed(lines)):
+            # Lines without a `ts` get a received time that keeps their order in the file.
+            self._take_line(line, feed=False, received_at=now - index * 1e-6)
+            applied += 1
+            if applied % 256 == 0 and time.perf_counter() - began > READ_BACK_S:
+                break
         # Operations still running whose start lies before the window: find their starts.
         missing = {op.id for op in self.book.live_processes() if op.placeholder}
 
@@ -146,24 +156,24 @@ class OperationsService:
         if missing:
             self.tailer.scan_back(START_EVENTS, found)
         self.read_back_s = time.perf_counter() - began
-        self.read_back_lines = len(lines)
+        self.read_back_lines = applied
         self._shown_version = -1  # the first publish shows what was read back
         with self._feed_lock:
             self._feed.clear()
         log.info(
             "operations: read back %d events from %s in %.0f ms",
-            len(lines),
+            applied,
             self.events_dir,
             self.read_back_s * 1000,
         )
 
-    def _take_line(self, line: Line, feed: bool = True) -> None:
+    def _take_line(self, line: Line, feed: bool = True, received_at: float | None = None) -> None:
         obj = _decode(line.data)
         if obj is None or not isinstance(obj, dict):
             self.problem_log.add(line.where(), "not a JSON object; skipped")
             return
         try:
-            event = parse_event(obj, time.time())
+            event = parse_event(obj, received_at or time.time())
         except EventError as exc:
             self.problem_log.add(line.where(), f"{exc}; skipped")
             return

@@ -33,8 +33,8 @@ log = logging.getLogger("telemetry.operations")
 
 MAX_LINE = 64 * 1024
 CHUNK = 4 * 1024 * 1024  # bytes read per file per poll: a burst never starves the others
-READ_BACK = 8 * 1024 * 1024  # bytes read back at start, all files together
-SCAN_BACK = 64 * 1024 * 1024  # bytes searched further back for running operations' starts
+READ_BACK = 2 * 1024 * 1024  # bytes read back at start, all files together
+SCAN_BACK = 32 * 1024 * 1024  # bytes searched further back for running operations' starts
 GRACE_S = 2.0
 PROBLEMS = 50
 PATTERN = ".jsonl"

@@ -79,9 +79,9 @@ def test_history_is_read_back_at_start_without_feed_entries(ops, tmp_path):
     assert ops.ready.wait(5)
     assert wait_for(lambda: rec.changes)
     assert ops.get("old")["status"] == "completed" and rec.feed == []
-    assert ops.problems() == [
-        {"path": "a.jsonl:4", "error": "x: no 'operation_id' (or 'run_id'); skipped"},
+    assert sorted(ops.problems(), key=lambda p: p["path"]) == [
         {"path": "a.jsonl:3", "error": "not a JSON object; skipped"},
+        {"path": "a.jsonl:4", "error": "x: no 'operation_id' (or 'run_id'); skipped"},
     ]
 
 
@@ -125,3 +125,21 @@ def test_a_missing_events_dir_is_waited_for(ops, tmp_path):
     folder.mkdir()
     append(folder / "x.jsonl", line(event="operation.started", operation_id="z"))
     assert wait_for(lambda: ops.get("z") is not None) and ops.waiting_for() is None
+
+
+def test_read_back_applied_newest_first_gives_the_same_state_as_in_order(ops, tmp_path):
+    log = tmp_path / "a.jsonl"
+    append(log, line(event="operation.started", operation_id="o", agent="dev"))
+    for i in range(30):
+        append(
+            log, line(event="operation.progress", operation_id="o", step=f"s{i}", output=[f"l{i}"])
+        )
+    append(log, line(event="operation.cost", operation_id="o", cost_usd=1.0))
+    append(log, line(event="operation.cost", operation_id="o", cost_usd=2.0))
+    append(log, line(event="operation.completed", operation_id="o"))
+    ops.start(tmp_path)
+    assert ops.ready.wait(5)
+    got = ops.get("o")
+    assert got["status"] == "completed" and got["cost_usd"] == 2.0
+    assert got["progress"]["step"] == "s29" and got["output"] == [f"l{i}" for i in range(10, 30)]
+    assert got["timeline"][0]["event"] == "operation.started"
