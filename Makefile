@@ -50,4 +50,4 @@ bench: setup browser
 	$(PY) bench/board_latency.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .static

@@ -6,18 +6,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard_project.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from kanban.middleware import TokenWebSocketMiddleware  # noqa: E402
+from dashboard_project.security import (  # noqa: E402
+    SameOriginWebSocketMiddleware,
+    TokenWebSocketMiddleware,
+)
 from kanban.routing import websocket_urlpatterns  # noqa: E402
 
-# daphne's Server does not serve static files by itself (only its runserver wrapper does),
-# and our page needs htmx from django-htmx's static folder.
+# Static files are served by WhiteNoise inside Django's middleware, after the Host and token
+# checks, like every other path.
 application = ProtocolTypeRouter(
     {
-        "http": ASGIStaticFilesHandler(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
+        "http": django_asgi_app,
+        "websocket": SameOriginWebSocketMiddleware(
             TokenWebSocketMiddleware(URLRouter(websocket_urlpatterns))
         ),
     }

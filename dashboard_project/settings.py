@@ -1,11 +1,16 @@
 """One flat settings module, configured from DASHBOARD_* environment variables.
 
-`rundashboard` overrides the path settings from its command-line flags before serving.
+Nothing here changes at run time: what `rundashboard` resolves from its options (token, paths,
+role) lives in `kanban.runconfig`.
 """
 
 import os
 import secrets
+import socket
 from pathlib import Path
+
+import psutil
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,10 +45,25 @@ def envpath(name: str, default: Path) -> Path:
 # survive a restart.
 SECRET_KEY = os.environ.get("DASHBOARD_SECRET_KEY") or secrets.token_urlsafe(50)
 DEBUG = envbool("DASHBOARD_DEBUG", False)
-ALLOWED_HOSTS = [
-    h.strip()
-    for h in os.environ.get("DASHBOARD_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
-    if h.strip()
+
+
+def machine_hosts() -> list[str]:
+    """Every name and address this machine answers to: the Host a browser may send.
+
+    Explicit even when bound to 0.0.0.0 or ::, so a DNS-rebound name is still refused. A
+    loopback-bound server cannot be reached through the others, so one list serves all modes.
+    """
+    names = {"localhost", "127.0.0.1", "[::1]", socket.gethostname().lower()}
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family in (socket.AF_INET, socket.AF_INET6):
+                ip = address.address.split("%")[0]  # fe80::1%eth0: the zone is not in a Host
+                names.add(f"[{ip}]" if ":" in ip else ip)
+    return sorted(names)
+
+
+ALLOWED_HOSTS = machine_hosts() + [
+    h.strip() for h in os.environ.get("DASHBOARD_ALLOWED_HOSTS", "").split(",") if h.strip()
 ]
 
 INSTALLED_APPS = [
@@ -55,6 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
     "django_htmx",
     "template_partials",
     "kanban",
@@ -63,7 +84,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "kanban.middleware.TokenMiddleware",
+    # The edge, before anything is served (static files included): a Host we answer to, the
+    # token beyond loopback, and no unsafe method from a foreign Origin.
+    "dashboard_project.security.AllowedHostMiddleware",
+    "dashboard_project.security.TokenMiddleware",
+    "dashboard_project.security.SameOriginMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages compress about 10:1 (the 10,000-task board: see docs/api.md). BREACH: a page that
+    # holds a secret and reflects input can leak it through the compressed size; the CSRF
+    # token is masked afresh in every response, and the token itself never appears in a page.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,6 +143,34 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# `rundashboard` collects here at start when the sources are newer (a fresh clone included):
+# hashed names, so WhiteNoise can let browsers keep them for a year, and .gz copies.
+STATIC_ROOT = envpath("DASHBOARD_STATIC_ROOT", BASE_DIR / ".static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "dashboard_project.staticfiles.DashboardStaticStorage"},
+}
+# Tests and shells that never collected: WhiteNoise serves the source files by plain name.
+WHITENOISE_USE_FINDERS = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# No inline script anywhere (the theme pre-paint is a static file). Styles may be inline: the
+# templates hold <style> blocks and htmx adds its indicator style; user Markdown never carries
+# a style (nh3 strips it).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -144,7 +203,7 @@ DASHBOARD_TIME_ZONE = os.environ.get("DASHBOARD_TIME_ZONE", "UTC")
 # How many cards a group shows before "show all": keeps the page small on huge boards.
 DASHBOARD_DONE_LIMIT = envint("DASHBOARD_DONE_LIMIT", 10)
 DASHBOARD_GROUP_LIMIT = envint("DASHBOARD_GROUP_LIMIT", 40)
-DASHBOARD_FEED_SIZE = 50
+DASHBOARD_EVENTS_DIR = envpath("DASHBOARD_EVENTS_DIR", Path.cwd() / "work" / "events")
 
 LOGGING = {
     "version": 1,

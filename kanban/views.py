@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.http import (
     Http404,
     HttpRequest,
@@ -15,12 +13,13 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_safe
 from django_htmx.middleware import HtmxDetails
 
 from . import detail as detail_domain
 from . import html as board_html
-from . import runtime
+from . import runconfig, runtime
 from .board import Board
 from .filters import TaskFilter
 from .redraw import group_view
@@ -32,13 +31,14 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-@require_GET
+@require_safe
+@ensure_csrf_cookie  # the page's actions send it back as X-CSRFToken
 def board(request: HtmxHttpRequest) -> HttpResponse:
     flt = TaskFilter.from_params(request.GET)
     return render(request, "kanban/board.html", board_html.board_context(runtime.STATE, flt))
 
 
-@require_GET
+@require_safe
 def health(request: HttpRequest) -> JsonResponse:
     from telemetry import service
 
@@ -55,7 +55,7 @@ def health(request: HttpRequest) -> JsonResponse:
     )
 
 
-@require_GET
+@require_safe
 def api_tasks(request: HttpRequest) -> JsonResponse:
     board = runtime.STATE.board
     flt = TaskFilter.from_params(request.GET)
@@ -69,7 +69,7 @@ def api_tasks(request: HttpRequest) -> JsonResponse:
     )
 
 
-@require_GET
+@require_safe
 def lane(request: HtmxHttpRequest, lane: str) -> HttpResponse:
     """Every card of one lane (or one agent's part of it), for the "show all" link."""
     if lane not in LANES:
@@ -107,7 +107,7 @@ def _bad_id(task_id: str) -> str:
 def _read_raw(path: str) -> tuple[str, str]:
     # Read at request time so the user sees the file as it is now (read-only, guarded).
     try:
-        text, _ = read_task_file(Path(settings.DASHBOARD_COLLAB_DIR), path)
+        text, _ = read_task_file(runconfig.current().collab_dir, path)
     except TaskFileError as exc:
         return "", str(exc)
     return text, ""
@@ -129,7 +129,7 @@ def render_detail_fragment(board: Board, task_id: str) -> str:
     )
 
 
-@require_GET
+@require_safe
 def task_detail(request: HtmxHttpRequest, task_id: str) -> HttpResponse:
     problem = _bad_id(task_id)
     if problem:
@@ -163,7 +163,7 @@ def _raw(board: Board, task_id: str, path: str) -> HttpResponse:
     return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
 
-@require_GET
+@require_safe
 def graph(request: HttpRequest) -> HttpResponse:
     board = runtime.STATE.board
     agent = request.GET.get("agent", "").strip()

@@ -21,8 +21,15 @@ def free_port() -> int:
 
 
 class DashboardProcess:
-    def __init__(self, *args: str, port: int | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        *args: str,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        open_files: int | None = None,
+    ):
         self.port = port or free_port()
+        self.open_files = open_files
         self.args = ["--port", str(self.port), *args]
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
@@ -38,9 +45,15 @@ class DashboardProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=self._limit_open_files if self.open_files else None,
         )
         self.ready_line = self.wait_for("Dashboard ready at", timeout)
         return self
+
+    def _limit_open_files(self) -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
     def wait_for(self, text: str, timeout: float = 30) -> str:
         assert self.proc is not None and self.proc.stdout is not None

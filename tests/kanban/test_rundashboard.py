@@ -92,7 +92,7 @@ def test_a_missing_collab_dir_is_waited_for(tmp_path):
 
 
 def test_with_a_token_every_request_needs_it(collab):
-    with DashboardProcess("--collab-dir", str(collab), "--token", "s3cret") as server:
+    with DashboardProcess("--collab-dir", str(collab), env={"DASHBOARD_TOKEN": "s3cret"}) as server:
         try:
             urllib.request.urlopen(server.url + "health", timeout=5)
             raise AssertionError("served without the token")
@@ -103,8 +103,10 @@ def test_with_a_token_every_request_needs_it(collab):
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 200
-        with urllib.request.urlopen(server.url + "?token=s3cret", timeout=5) as response:
-            assert "dashboard_token=s3cret" in response.headers["Set-Cookie"]
+        with urllib.request.urlopen(server.url + "api/tasks?token=s3cret", timeout=5) as response:
+            cookie = response.headers["Set-Cookie"]
+            assert "dashboard_token=" in cookie and "s3cret" not in cookie
+            assert json.load(response)["counts"]["total"] == 0
 
 
 def test_the_demo_starts_with_a_moving_board():

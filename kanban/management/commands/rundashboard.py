@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
+import asyncio
 import logging
 import os
 import shutil
@@ -16,17 +16,16 @@ from typing import Any
 import daphne.server  # noqa: F401  - installs Twisted's asyncio reactor before anything else
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.http.request import validate_host
+
+from kanban import runconfig
+from kanban.runconfig import ROLES, RunConfig, is_loopback
 
 log = logging.getLogger("kanban.rundashboard")
 
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+# daphne's default is 1 MiB each way; a full board state can pass it (security review 6). The
+# consumer bounds what it sends; this is the ceiling on purpose, for both directions.
+WEBSOCKET_MAX_MESSAGE = 4 * 1024 * 1024
 
 
 class Command(BaseCommand):
@@ -47,7 +46,36 @@ class Command(BaseCommand):
             help="the SQLite telemetry file, read-only "
             "(default: $DASHBOARD_TELEMETRY_DB or ./telemetry.db)",
         )
-        parser.add_argument("--token", default=None, help="shared secret ($DASHBOARD_TOKEN)")
+        parser.add_argument(
+            "--token",
+            default=None,
+            help="shared secret; visible to other local users in `ps`: prefer $DASHBOARD_TOKEN "
+            "or --token-file",
+        )
+        parser.add_argument(
+            "--token-file", default=None, help="read the shared secret from this file"
+        )
+        parser.add_argument(
+            "--events-dir",
+            default=None,
+            help="JSON-lines operation events to tail, read-only "
+            "(default: $DASHBOARD_EVENTS_DIR or ./work/events)",
+        )
+        parser.add_argument(
+            "--mcp-config",
+            action="append",
+            default=None,
+            metavar="PATH",
+            help="MCP server definitions (.json or .yaml); may be given more than once "
+            "(default: ./.mcp.json and ./config/mcp_servers.yaml when present)",
+        )
+        parser.add_argument(
+            "--role",
+            choices=ROLES,
+            default="all",
+            help="all: one process does everything; watcher / web: split over the Redis "
+            "channel layer ($DASHBOARD_REDIS_URL)",
+        )
         parser.add_argument(
             "--demo",
             action="store_true",
@@ -72,17 +100,18 @@ class Command(BaseCommand):
         port: int = options["port"]
         if not 0 < port < 65536:
             raise CommandError(f"--port must be between 1 and 65535, not {port}")
-        token = options["token"] if options["token"] is not None else settings.DASHBOARD_TOKEN
+        token = resolve_token(options["token"], options["token_file"])
         if not is_loopback(host) and not token:
             raise CommandError(
                 f"refusing to serve on {host} without a token: anyone on the network could read "
-                "your tasks. Pass --token SECRET or set DASHBOARD_TOKEN."
+                "your tasks. Set DASHBOARD_TOKEN or pass --token-file PATH."
             )
-        settings.DASHBOARD_TOKEN = token or ""
-        if not is_loopback(host):
-            wildcard = host in ("0.0.0.0", "::", "[::]")
-            settings.ALLOWED_HOSTS = (
-                ["*"] if wildcard else [*settings.ALLOWED_HOSTS, host.strip("[]")]
+        check_host_is_allowed(host)
+        role = options["role"]
+        if role != "all" and not settings.REDIS_URL:
+            raise CommandError(
+                f"--role {role} needs the Redis channel layer: set DASHBOARD_REDIS_URL "
+                "(e.g. redis://127.0.0.1:6379/0)"
             )
 
         demo_dir: Path | None = None
@@ -95,37 +124,62 @@ class Command(BaseCommand):
             else:
                 collab = Path(options["collab_dir"] or settings.DASHBOARD_COLLAB_DIR)
                 telemetry_db = Path(options["telemetry_db"] or settings.DASHBOARD_TELEMETRY_DB)
-            collab = check_collab_dir(collab)
-            telemetry_db = check_telemetry_db(telemetry_db)
-            settings.DASHBOARD_COLLAB_DIR = collab
-            settings.DASHBOARD_TELEMETRY_DB = telemetry_db
-            self.serve(host, port, collab, telemetry_db, options["demo"], options["polling"])
+            config = RunConfig(
+                host=host,
+                port=port,
+                token=token,
+                collab_dir=check_collab_dir(collab),
+                telemetry_db=check_telemetry_db(telemetry_db),
+                events_dir=check_events_dir(
+                    Path(options["events_dir"] or settings.DASHBOARD_EVENTS_DIR)
+                ),
+                mcp_configs=resolve_mcp_configs(options["mcp_config"]),
+                role=role,
+                demo=options["demo"],
+                polling=options["polling"],
+            )
+            runconfig.configure(config)
+            self.serve(config)
         finally:
             if demo_dir is not None:
                 shutil.rmtree(demo_dir, ignore_errors=True)
 
-    def serve(
-        self, host: str, port: int, collab: Path, telemetry_db: Path, demo: bool, polling: bool
-    ) -> None:
+    def serve(self, config: RunConfig) -> None:
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
+        from django.utils.module_loading import import_string
 
-        from dashboard_project.asgi import application
+        from dashboard_project import connections
+        from dashboard_project.staticfiles import collect_if_stale
         from kanban import runtime
         from kanban.events import TELEMETRY_UPDATED
         from kanban.watcher import BoardWatcher
         from telemetry import service as telemetry
 
+        host, port, collab = config.host, config.port, config.collab_dir
+        open_files = connections.raise_open_files_limit()
         watcher = BoardWatcher(
-            collab, runtime.publish_board, runtime.set_watcher_mode, force_polling=polling
+            collab, runtime.publish_board, runtime.set_watcher_mode, force_polling=config.polling
         )
         simulator = None
         ready_line = f"http://{_url_host(host)}:{port}/"
-        if settings.DASHBOARD_TOKEN and demo:
-            ready_line += f"?token={settings.DASHBOARD_TOKEN}"
+        if config.token and config.demo:
+            ready_line += f"?token={config.token}"
         failure: list[str] = []
 
         class DashboardServer(Server):  # type: ignore[misc]
+            # daphne's `run()` makes its HTTP factory, then listens on `self.http_factory`:
+            # the setter is where the connection limits go in, before anything is accepted.
+            @property
+            def http_factory(self) -> Any:
+                return self._limited_http_factory
+
+            @http_factory.setter
+            def http_factory(self, factory: Any) -> None:
+                self._limited_http_factory = connections.limit(
+                    factory, connections.connection_cap(open_files)
+                )
+
             def listen_success(self, listening_port: Any) -> None:
                 super().listen_success(listening_port)
                 print(f"Dashboard ready at {ready_line}", flush=True)
@@ -134,8 +188,14 @@ class Command(BaseCommand):
                 failure.append(reason.getErrorMessage())
                 self.stop()
 
+        def on_loop_ready() -> None:
+            # daphne has made its asyncio loop current just before calling this.
+            runtime.set_loop(asyncio.get_event_loop())
+
         try:
-            telemetry.configure(telemetry_db, settings.DASHBOARD_TIME_ZONE)
+            collect_if_stale()
+            application = import_string(settings.ASGI_APPLICATION)
+            telemetry.configure(config.telemetry_db, settings.DASHBOARD_TIME_ZONE)
             watcher.start()
             _warm_up()
             watcher.wait_ready(timeout=60)
@@ -146,10 +206,10 @@ class Command(BaseCommand):
                     runtime.TELEMETRY_GROUP,
                 )
             )
-            if demo:
+            if config.demo:
                 from kanban.demo import Simulator
 
-                simulator = Simulator(collab, telemetry_db)
+                simulator = Simulator(collab, config.telemetry_db)
                 simulator.start()
             server = DashboardServer(
                 application=application,
@@ -157,6 +217,9 @@ class Command(BaseCommand):
                 signal_handlers=False,
                 application_close_timeout=1,
                 websocket_handshake_timeout=5,
+                websocket_max_message_size=WEBSOCKET_MAX_MESSAGE,
+                websocket_max_frame_size=WEBSOCKET_MAX_MESSAGE,
+                ready_callable=on_loop_ready,
             )
             _stop_on_signals(server)
             server.run()
@@ -200,6 +263,38 @@ def _stop_on_signals(server: Any) -> None:
     signal.signal(signal.SIGTERM, handle)
 
 
+def resolve_token(from_option: str | None, token_file: str | None) -> str:
+    if from_option is not None and token_file is not None:
+        raise CommandError("give --token or --token-file, not both")
+    if token_file is not None:
+        try:
+            token = Path(token_file).expanduser().read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"--token-file {token_file} cannot be read: {exc}") from None
+        if not token:
+            raise CommandError(f"--token-file {token_file} is empty")
+        return token
+    if from_option is not None:
+        sys.stderr.write(
+            "rundashboard: warning: --token is visible to every local user in `ps`; "
+            "set DASHBOARD_TOKEN or use --token-file PATH instead\n"
+        )
+        return from_option
+    return str(settings.DASHBOARD_TOKEN)
+
+
+def check_host_is_allowed(host: str) -> None:
+    bare = host.strip("[]")
+    if bare in ("0.0.0.0", "::", ""):
+        return
+    name = f"[{bare}]" if ":" in bare else bare
+    if not validate_host(name.lower(), settings.ALLOWED_HOSTS):
+        raise CommandError(
+            f"--host {host} is not a name this machine is known by; browsers would be refused. "
+            f"Add it to DASHBOARD_ALLOWED_HOSTS (comma-separated)."
+        )
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
@@ -212,6 +307,32 @@ def check_collab_dir(path: Path) -> Path:
         if not os.access(path, os.R_OK | os.X_OK):
             raise CommandError(f"--collab-dir {path} cannot be read (permission denied)")
     return path
+
+
+def check_events_dir(path: Path) -> Path:
+    path = Path(os.path.abspath(path.expanduser()))
+    if path.exists() and not path.is_dir():
+        raise CommandError(f"--events-dir {path} is not a directory")
+    return path
+
+
+DEFAULT_MCP_CONFIGS = (".mcp.json", "config/mcp_servers.yaml")
+
+
+def resolve_mcp_configs(given: list[str] | None) -> tuple[Path, ...]:
+    """Paths given on the command line replace the defaults, which count only when present."""
+    if not given:
+        found = (Path.cwd() / name for name in DEFAULT_MCP_CONFIGS)
+        return tuple(p for p in found if p.is_file())
+    paths = []
+    for name in given:
+        path = Path(os.path.abspath(Path(name).expanduser()))
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise CommandError(f"--mcp-config {path} is not a readable file")
+        if path.suffix.lower() not in (".json", ".yaml", ".yml"):
+            raise CommandError(f"--mcp-config {path}: the name must end in .json, .yaml or .yml")
+        paths.append(path)
+    return tuple(paths)
 
 
 def check_telemetry_db(path: Path) -> Path:
