@@ -14,6 +14,8 @@ from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
+from dashboard_project.actions import action_view
+
 from . import service as service_module
 from .book import STATUSES
 from .events import EventError
@@ -73,7 +75,7 @@ def api_operation(request: HttpRequest, operation_id: str) -> JsonResponse:
     return JsonResponse(op)
 
 
-@require_POST  # CSRF: CsrfViewMiddleware is global; the page sends X-CSRFToken via hx-headers
+@action_view
 def stop_operation(request: HttpRequest, operation_id: str) -> HttpResponse:
     svc = _service()
     result = svc.request_stop(operation_id)

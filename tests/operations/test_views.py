@@ -67,7 +67,6 @@ def test_posting_events_needs_no_csrf_token(ops):
     assert post_events(strict, {"event": "x", "operation_id": "o"}).status_code == 202
 
 
-@pytest.mark.xfail(strict=False, reason="global exact-Origin middleware lands with web-edge")
 def test_a_foreign_origin_is_refused(client, ops):
     response = post_events(
         client, {"event": "x", "operation_id": "o"}, HTTP_ORIGIN="http://evil.example"
