@@ -45,7 +45,7 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "status": "ok",
-            "watcher": runtime.STATE.watcher,
+            **runtime.STATE.watcher_health(),
             "tasks": runtime.STATE.board.counts["total"],
             "telemetry": service.health(),
             "waiting_for": runtime.STATE.waiting_for or None,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kanban.board import Board, Scanner
+from kanban.board import Board
+from kanban.scanner import Scanner
 from kanban.detail import (
     MAX_DEPTH,
     MAX_ITEMS,

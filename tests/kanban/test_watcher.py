@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from kanban.board import Scanner
+from kanban.scanner import Scanner
 from kanban.watcher import BoardWatcher
 
 from ..factories import move, write_task
@@ -131,14 +131,13 @@ def test_the_polling_fallback_still_sees_changes(collab, watch):
 
 
 def test_when_inotify_is_exhausted_it_falls_back_to_polling(collab, watch, monkeypatch, caplog):
-    import kanban.watcher as watcher_module
+    import kanban.treewatch as treewatch
 
-    class ExhaustedObserver(watcher_module.Observer):
-        def schedule(self, *args, **kwargs):
-            raise OSError(28, "inotify watch limit reached")
+    def exhausted(*args, **kwargs):
+        raise OSError(28, "inotify watch limit reached")
 
     # The real limit is per user and shared with the machine: simulate reaching it.
-    monkeypatch.setattr(watcher_module, "Observer", ExhaustedObserver)
+    monkeypatch.setattr(treewatch.InotifyFD, "add_callback", exhausted)
     watcher, rec = watch(collab)
     assert watcher.mode == "polling"
     assert "falling back to polling" in caplog.text
