@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .board import EMPTY, Board
-from .scanner import LIMIT_KEY
 from .events import (
     Event,
     apply_events,
@@ -25,6 +24,7 @@ from .events import (
     diff,
     task_from_message,
 )
+from .scanner import LIMIT_KEY
 
 FEED_SIZE = 50
 # A watcher whose loop has not come round for this long is stuck (a blocking read, say).

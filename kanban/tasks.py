@@ -27,6 +27,8 @@ MAX_FILE_BYTES = 1024 * 1024
 # Aliases let a 1 KiB file expand to gigabytes ("billion laughs") once walked.
 MAX_EXPANDED_NODES = 20_000
 UNASSIGNED = "unassigned"
+# Cards and graph nodes show at most this much of a title; the detail shows all of it.
+MAX_TITLE_CHARS = 300
 KNOWN_PRIORITIES = ("critical", "high", "medium", "normal", "low")
 ATTENTION_STATUSES = frozenset({"in_progress", "blocked", "error", "failed"})
 
@@ -71,6 +73,10 @@ class Task:
     has_title: bool = True
     has_agent: bool = True
     pending: bool = False  # listed from its path only, not parsed yet (startup of huge trees)
+
+    @property
+    def full_title(self) -> str:
+        return _text(self.data.get("title")) or self.title
 
     @property
     def dependency_ids(self) -> list[str]:
@@ -342,7 +348,7 @@ def build_task(relpath: str, data: dict[str, Any], updated_at: float) -> Task:
         path=relpath,
         lane=lane,
         agent=agent,
-        title=title or "(untitled task)",
+        title=_shorten(title, MAX_TITLE_CHARS) or "(untitled task)",
         priority=normalise_priority(data.get("priority")),
         status=_text(data.get("status")).lower().replace("-", "_").replace(" ", "_"),
         estimated_hours=_hours(data.get("estimated_hours", data.get("estimated_effort_hours"))),
@@ -438,6 +444,10 @@ def _text(value: Any) -> str:
     if isinstance(value, (int, float, bool)):
         return str(value)
     return ""
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _freeze(value: Any) -> Any:

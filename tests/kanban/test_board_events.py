@@ -5,7 +5,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kanban.board import Board
-from kanban.scanner import Scanner
 from kanban.events import (
     ASSIGNED,
     COMPLETED,
@@ -17,6 +16,7 @@ from kanban.events import (
     apply_events,
     diff,
 )
+from kanban.scanner import Scanner
 
 from ..factories import corpus_like_tree, move, write_task, write_text
 

@@ -61,7 +61,9 @@ async def test_a_move_pushes_the_card_in_its_new_lane_and_the_counts(state, coll
     ws = communicator(f"/dashboard?v={state.version}")
     assert (await ws.connect())[0]
     move(collab, "assigned/dev/t1.yaml", "done/dev/t1.yaml")
-    await publish(state, scanner.refresh(before, ["assigned/dev/t1.yaml", "done/dev/t1.yaml"], [])[0])
+    await publish(
+        state, scanner.refresh(before, ["assigned/dev/t1.yaml", "done/dev/t1.yaml"], [])[0]
+    )
     html = await ws.receive_from(timeout=5)
     assert 'hx-swap-oob="delete"' in html  # the card leaves Assigned (its group, being empty)
     assert 'data-path="done/dev/t1.yaml"' in html

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from kanban.board import Board
-from kanban.scanner import Scanner
 from kanban.detail import (
     MAX_DEPTH,
     MAX_ITEMS,
@@ -15,6 +14,7 @@ from kanban.detail import (
     render_markdown,
     to_value,
 )
+from kanban.scanner import Scanner
 from tests.factories import write_task, write_text
 
 
