@@ -230,7 +230,10 @@ def open_beneath(root_real: str, relpath: str) -> int:
             return opened
         # parts[: link_at + 1] is a symbolic link: resolve it and walk again from the root.
         link_at = opened[0]
-        resolved = os.path.realpath(os.path.join(root_real, *parts[: link_at + 1]))
+        try:
+            resolved = os.path.realpath(os.path.join(root_real, *parts[: link_at + 1]))
+        except OSError:
+            continue  # it changed while we looked: walk again
         if not _inside(root_real, resolved):
             raise TaskFileError("symbolic link points outside the collaboration directory")
         rest = parts[link_at + 1 :]
@@ -254,7 +257,7 @@ def _walk_open(root_real: str, parts: list[str]) -> int | tuple[int]:
         try:
             return os.open(parts[-1], _FILE_FLAGS, dir_fd=dfd)
         except OSError as exc:
-            if exc.errno == errno.ELOOP and _is_link(parts[-1], dfd):
+            if exc.errno == errno.ELOOP:  # a link (or one a moment ago): resolve, try again
                 return (len(parts) - 1,)
             if exc.errno == errno.ENOENT and _is_link(parts[-1], dfd):
                 raise TaskFileError("broken symbolic link") from None
