@@ -39,7 +39,8 @@ MAX_DIRS = 100_000
 # A read that failed for want of file descriptors or memory is tried again this much later.
 RETRY_SECONDS = 2.0
 # The key of the problem that says the tree was cut at MAX_FILES / MAX_DIRS.
-LIMIT_KEY = "./"
+LIMIT_KEY = "(limit)"
+ROOT_KEY = "./"
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Walk:
 
 def dir_key(reldir: str) -> str:
     """Problems about a folder are keyed by its path with a trailing slash."""
-    return reldir + "/" if reldir else LIMIT_KEY
+    return reldir + "/" if reldir else ROOT_KEY
 
 
 def depth_below_owner(reldir: str) -> int:
@@ -190,7 +191,7 @@ class Scanner:
         for p in due:
             del self._retry[p]
         files = {p for p in due if not p.endswith("/")}
-        dirs = {p.rstrip("/") for p in due if p.endswith("/") and p != LIMIT_KEY}
+        dirs = {"" if p == ROOT_KEY else p.rstrip("/") for p in due if p.endswith("/")}
         return files, dirs
 
     @property
@@ -295,7 +296,7 @@ class Scanner:
         for walk in walks:
             problems.update(walk.dir_problems)
             limited = limited or walk.limited
-        if limited or (replace_all and LIMIT_KEY in problems):
+        if limited:
             problems[LIMIT_KEY] = Problem(
                 LIMIT_KEY,
                 f"the tree holds more than {self.max_files:,} task files or {self.max_dirs:,} "
