@@ -15,7 +15,6 @@ from kanban.scanner import LIMIT_KEY, Scanner
 from kanban.state import BoardState
 
 from ..factories import write_task
-from .test_watcher import watch  # noqa: F401 - the fixture
 
 DEEP = 1500
 
@@ -209,11 +208,10 @@ def test_files_read_while_descriptors_ran_out_are_read_again_later(collab, watch
     write_task(collab, "inbox/old.yaml", id="old", title="Before")
     watcher, rec = watch(collab)
     rec.wait_for(lambda b: "inbox/old.yaml" in b.tasks)
-    fh = open(collab / "inbox" / "old.yaml", "w")  # opened while descriptors are left
-    release = exhaust_file_descriptors()
-    try:
+    with open(collab / "inbox" / "old.yaml", "w") as fh:  # opened while descriptors are left
+        release = exhaust_file_descriptors()
         fh.write("id: old\ntitle: After\n")
-        fh.close()  # the watcher's read of this change fails with EMFILE
+    try:  # the watcher's read of this change fails with EMFILE
         rec.wait_for(lambda b: "Too many open files" in str(b.problems), timeout=5)
     finally:
         release()
