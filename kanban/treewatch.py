@@ -141,6 +141,11 @@ class TreeWatch:
             if path == self.root:
                 raise
             return False  # gone or unreadable meanwhile
+        if wd < 0:
+            # watchdog passes EACCES over silently (wd -1): an unreadable folder. A chmod
+            # that makes it readable comes as IN_ATTRIB on its parent, and we try again.
+            self._drop_callbacks([wd])
+            return False
         with self._lock:
             stale = self._path_by_wd.pop(wd, None)  # a moved folder keeps its watch
             if stale is not None:
@@ -159,12 +164,15 @@ class TreeWatch:
             for p, wd in gone:
                 del self._wd_by_path[p]
                 self._path_by_wd.pop(wd, None)
+        self._drop_callbacks([wd for _, wd in gone])
+
+    def _drop_callbacks(self, wds: list[WatchDescriptor]) -> None:
         fd = self._fd
-        if fd is not None and gone:
+        if fd is not None and wds:
             try:
-                fd.remove_callbacks([(wd, _CALLBACK_ID) for _, wd in gone])
+                fd.remove_callbacks([(wd, _CALLBACK_ID) for wd in wds])
             except Exception:
-                log.debug("could not remove watches below %s", top, exc_info=True)
+                log.debug("could not remove watches %s", wds, exc_info=True)
 
     # --- the inotify thread calls these (watchdog's WatchCallback) ------------------------
     def on_event(self, event: InotifyEvent) -> None:
