@@ -14,6 +14,7 @@ register = template.Library()
 # An id that cannot travel as one path segment (a slash, a backslash, `.`/`..`, NUL) goes
 # base64url-encoded behind this marker; so does any id that starts with the marker itself.
 ENCODED_ID_MARK = "~"
+_BASE64URL = re.compile("[A-Za-z0-9_-]*")
 # Characters XML 1.0 forbids (YAML escapes can put them in titles and ids).
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -80,6 +81,8 @@ def encode_id(task_id: str) -> str:
 def decode_id(segment: str) -> str | None:
     """The id behind an encoded URL segment; None if it is not one we could have made."""
     body = segment[len(ENCODED_ID_MARK) :]
+    if not _BASE64URL.fullmatch(body):
+        return None
     try:
         return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("utf-8")
     except (binascii.Error, ValueError):
