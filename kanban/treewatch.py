@@ -22,6 +22,7 @@ from watchdog.observers.inotify_c import (
     InotifyConstants,
     InotifyEvent,
     InotifyFD,
+    Mask,
     WatchDescriptor,
 )
 
@@ -132,7 +133,7 @@ class TreeWatch:
                 return True
             if len(self._wd_by_path) >= self.max_watches:
                 return False
-        mask = MASK | _C.IN_ONLYDIR | (0 if follow else _C.IN_DONT_FOLLOW)
+        mask = Mask(MASK | _C.IN_ONLYDIR | (0 if follow else _C.IN_DONT_FOLLOW))
         try:
             wd = fd.add_callback(os.fsencode(path), mask, self, _CALLBACK_ID)
         except OSError as exc:
