@@ -133,11 +133,8 @@ class Scanner:
         for catching up after lost events; `touched` names only what really changed."""
         walk = self.walk("")
         board = self._build(previous, walk.files, replace_all=True, walks=[walk])
-        touched = {
-            p
-            for p in board.tasks.keys() | previous.tasks.keys()
-            if board.tasks.get(p) is not previous.tasks.get(p)
-        }
+        touched = {p for p, t in board.tasks.items() if previous.tasks.get(p) is not t}
+        touched.update(p for p in previous.tasks if p not in board.tasks)
         return board, touched
 
     def fill_pending(self, board: Board, budget: int) -> tuple[Board, set[str]]:

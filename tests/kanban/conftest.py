@@ -33,7 +33,7 @@ class Recorder:
 
 
 @pytest.fixture
-def watch(request):
+def watch(request, caplog):
     watchers = []
 
     def start(root, **kwargs):
@@ -47,3 +47,5 @@ def watch(request):
     yield start
     for w in watchers:
         w.stop()
+    # A crash would be hidden by the restart and its full rescan: none may happen.
+    assert "the watcher failed" not in caplog.text

@@ -310,3 +310,19 @@ def test_indexes_carried_forward_equal_indexes_built_from_scratch(tmp_path_facto
         }
         assert new.duplicate_ids == fresh.duplicate_ids
         live = new
+
+
+def test_a_reconciling_scan_names_only_what_changed_on_disk(collab):
+    write_task(collab, "inbox/same.yaml", id="same")
+    write_task(collab, "inbox/edited.yaml", id="edited", title="Old")
+    write_task(collab, "inbox/gone.yaml", id="gone")
+    scanner = Scanner(collab)
+    before = scanner.scan()
+    write_task(collab, "inbox/edited.yaml", id="edited", title="New title, longer")
+    os.remove(collab / "inbox" / "gone.yaml")
+    write_task(collab, "assigned/a/new.yaml", id="new")
+    after, touched = scanner.reconcile(before)
+    assert touched == {"inbox/edited.yaml", "inbox/gone.yaml", "assigned/a/new.yaml"}
+    assert after.tasks["inbox/same.yaml"] is before.tasks["inbox/same.yaml"]
+    assert after.tasks["inbox/edited.yaml"].title == "New title, longer"
+    assert scanner.reconcile(after)[1] == set()
