@@ -53,28 +53,28 @@ class Board:
     def indexes(self) -> Indexes:
         return self.given_indexes or build_indexes(self.tasks)
 
-    @property
+    @cached_property
     def by_id(self) -> Mapping[str, list[Task]]:
         return self.indexes.by_id
 
-    @property
+    @cached_property
     def groups(self) -> dict[tuple[str, str], list[Task]]:
         """Tasks per (lane, agent), most recently changed first; inbox is one group."""
         return self.indexes.groups
 
-    @property
+    @cached_property
     def dependents(self) -> Mapping[str, list[Task]]:
         return self.indexes.dependents
 
-    @property
+    @cached_property
     def counts(self) -> dict[str, int]:
         return self.indexes.counts
 
-    @property
+    @cached_property
     def duplicate_ids(self) -> dict[str, list[str]]:
         return self.indexes.duplicate_ids
 
-    @property
+    @cached_property
     def pending_count(self) -> int:
         return self.indexes.pending_count
 
