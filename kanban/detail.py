@@ -50,6 +50,11 @@ MAX_ITEMS = 200
 MAX_TABLE_COLUMNS = 6
 MAX_INLINE_TEXT = 120
 MAX_RAW_INLINE = 64 * 1024
+# Top-level fields laid out; a 60,000-key file must still render a small page fast.
+MAX_FIELDS = 500
+# Markdown may not make the viewer's browser fetch anything (tracking pixels, or same-origin
+# GETs sent with the viewer's cookie): no <img>, the only auto-loading tag nh3 allows.
+MARKDOWN_TAGS = frozenset(nh3.ALLOWED_TAGS) - {"img"}
 
 _MD_HINT = re.compile(
     r"(\*\*|__|`|\]\(|^\s{0,3}#{1,6}\s|^\s*[-*+]\s|^\s*\d+[.)]\s|^\s*>|\[[ xX]\])", re.M
@@ -126,6 +131,7 @@ class TaskDetail:
     dependents: tuple[TaskRef, ...]
     unmet: tuple[str, ...]
     duplicate_paths: tuple[str, ...]  # the other files with this id
+    more_fields: int = 0  # top-level fields left out
     raw: str = ""  # the file as it is on disk now
     raw_error: str = ""
     anchor: str = ""  # a prefix for element ids inside this section
@@ -143,7 +149,8 @@ class DetailPage:
 
     @property
     def title(self) -> str:
-        return self.sections[0].task.title if self.sections else self.task_id
+        # The whole title: cards and graph nodes show it cut short.
+        return self.sections[0].task.full_title if self.sections else self.task_id
 
 
 def detail_dom_id(task_id: str) -> str:
@@ -167,10 +174,9 @@ def build_page(
 
 def build_detail(board: Board, task: Task, raw: str = "", raw_error: str = "") -> TaskDetail:
     known = board.by_id.keys()
+    shown = [(str(k), v) for k, v in task.data.items() if not _in_header(str(k), v)]
     fields = tuple(
-        Entry(str(key), label(str(key)), to_value(value, str(key), known))
-        for key, value in task.data.items()
-        if not _in_header(str(key), value)
+        Entry(key, label(key), to_value(value, key, known)) for key, value in shown[:MAX_FIELDS]
     )
     dependents: dict[str, TaskRef] = {}
     for other in board.dependents.get(task.id, []):
@@ -182,6 +188,7 @@ def build_detail(board: Board, task: Task, raw: str = "", raw_error: str = "") -
         dependents=tuple(sorted(dependents.values(), key=lambda r: (r.id, r.path))),
         unmet=tuple(board.unmet_dependencies(task)),
         duplicate_paths=tuple(p for p in board.duplicate_ids.get(task.id, []) if p != task.path),
+        more_fields=max(0, len(shown) - MAX_FIELDS),
         raw=raw if len(raw) <= MAX_RAW_INLINE else "",
         raw_error=raw_error or ("" if len(raw) <= MAX_RAW_INLINE else "too long to show here"),
     )
@@ -348,7 +355,8 @@ def _epoch(value: dt.datetime | dt.date) -> float | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     try:
-        return value.timestamp()
+        # In UTC it must still be a datetime (years 1 to 9999), or no filter can show it.
+        return value.astimezone(dt.timezone.utc).timestamp()
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -376,7 +384,12 @@ def looks_preformatted(text: str) -> bool:
 def render_markdown(text: str) -> str:
     """Markdown to HTML that is safe to insert: no script, no on* attributes, no javascript:."""
     html = _converter().reset().convert(_separate_lists(text))
-    clean = nh3.clean(html, link_rel="noopener noreferrer", url_schemes={"http", "https", "mailto"})
+    clean = nh3.clean(
+        html,
+        tags=set(MARKDOWN_TAGS),
+        link_rel="noopener noreferrer",
+        url_schemes={"http", "https", "mailto"},
+    )
     # The modal's title is an h2: headings inside a field start below it.
     clean = _HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + 2)}>", clean)
     # GitHub-style task lists (`- [x] done`), added after sanitising: only our fixed markup.

@@ -78,5 +78,4 @@ def _log_failure(future: Any) -> None:
 
 
 def set_watcher_mode(mode: str, waiting: str) -> None:
-    STATE.watcher = mode
-    STATE.waiting_for = waiting
+    STATE.note_watcher(mode, waiting)

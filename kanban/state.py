@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections import deque
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -23,8 +24,11 @@ from .events import (
     diff,
     task_from_message,
 )
+from .scanner import LIMIT_KEY
 
 FEED_SIZE = 50
+# A watcher whose loop has not come round for this long is stuck (a blocking read, say).
+WATCHER_SILENT_SECONDS = 20.0
 
 
 @dataclass
@@ -43,9 +47,27 @@ class BoardState:
         self.feed: deque[FeedEntry] = deque(maxlen=feed_size)
         self.watcher = "stopped"  # running / polling / stopped
         self.waiting_for = ""  # the collab dir, while it does not exist
+        self.watcher_seen = 0.0  # time.time() of the watcher's last completed cycle
         self.ready = False
         self.feed_number = 0
         self._lock = threading.Lock()
+
+    def note_watcher(self, mode: str, waiting: str, now: float | None = None) -> None:
+        """The watcher's mode, reported again each cycle: its heartbeat."""
+        self.watcher = mode
+        self.waiting_for = waiting
+        self.watcher_seen = time.time() if now is None else now
+
+    def watcher_health(self, now: float | None = None) -> dict[str, Any]:
+        """/health's watcher fields: a watcher silent for too long counts as stopped."""
+        now = time.time() if now is None else now
+        age = now - self.watcher_seen if self.watcher_seen else None
+        stuck = age is not None and age > WATCHER_SILENT_SECONDS
+        return {
+            "watcher": "stopped" if stuck else self.watcher,
+            "watcher_last_cycle_s": round(age, 1) if age is not None else None,
+            "files_limited": LIMIT_KEY in self.board.problems,
+        }
 
     def current(self) -> tuple[int, Board]:
         """The sequence number and the board it belongs to, read together."""

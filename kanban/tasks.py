@@ -6,6 +6,7 @@ Pure Python, no Django: parsing one file into a `Task` or a `Problem`.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import stat
 from dataclasses import dataclass, field
@@ -26,12 +27,26 @@ MAX_FILE_BYTES = 1024 * 1024
 # Aliases let a 1 KiB file expand to gigabytes ("billion laughs") once walked.
 MAX_EXPANDED_NODES = 20_000
 UNASSIGNED = "unassigned"
+# Cards and graph nodes show at most this much of a title; the detail shows all of it.
+MAX_TITLE_CHARS = 300
 KNOWN_PRIORITIES = ("critical", "high", "medium", "normal", "low")
 ATTENTION_STATUSES = frozenset({"in_progress", "blocked", "error", "failed"})
 
 
 class TaskFileError(Exception):
-    """A file that is not a valid task; the message is the one-line reason users see."""
+    """A file that is not a valid task; the message is the one-line reason users see.
+
+    `transient`: the failure says nothing about the file (no free file descriptors or
+    memory); it is read again later rather than remembered.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+# Out of file descriptors or memory: the process's trouble, not the file's.
+TRANSIENT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,10 @@ class Task:
     has_title: bool = True
     has_agent: bool = True
     pending: bool = False  # listed from its path only, not parsed yet (startup of huge trees)
+
+    @property
+    def full_title(self) -> str:
+        return _text(self.data.get("title")) or self.title
 
     @property
     def dependency_ids(self) -> list[str]:
@@ -93,6 +112,7 @@ class Task:
 class Problem:
     path: str
     error: str
+    transient: bool = field(default=False, compare=False)  # worth reading again later
 
     def as_json(self) -> dict[str, str]:
         return {"path": self.path, "error": self.error}
@@ -151,35 +171,140 @@ def _expanded_size(value: Any, memo: dict[int, int]) -> int:
 
 
 def read_task_file(root: Path, relpath: str) -> tuple[str, os.stat_result]:
-    """The file's text, refusing what we must not or cannot read."""
-    full = root / relpath
-    # Only links can lead out of the tree (the scanner does not enter linked folders that do).
-    if os.path.islink(full):
-        real = os.path.realpath(full)
-        root_real = os.path.realpath(root)
-        if not real.startswith(root_real + os.sep):
-            raise TaskFileError("symbolic link points outside the collaboration directory")
+    """The file's text, refusing what we must not or cannot read.
+
+    The file is opened once and every check is made on that open descriptor, never on the
+    path first: an agent can swap a file for a symlink or a FIFO between a check and an open.
+    """
     try:
-        st = full.stat()
-        if not stat.S_ISREG(st.st_mode):
-            # A FIFO or device would block or never end: never open one.
-            raise TaskFileError("not a regular file")
-        if st.st_size > MAX_FILE_BYTES:
-            raise TaskFileError(f"file is larger than 1 MiB ({st.st_size:,} bytes)")
-        with open(full, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
+        fd = open_beneath(os.path.realpath(root), relpath)
     except PermissionError:
         raise TaskFileError("permission denied: the file cannot be read") from None
     except IsADirectoryError:
         raise TaskFileError("is a directory") from None
     except OSError as exc:
-        raise TaskFileError(f"cannot be read: {exc.strerror or exc}") from None
+        raise TaskFileError(
+            f"cannot be read: {exc.strerror or exc}", transient=exc.errno in TRANSIENT_ERRNOS
+        ) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            # A FIFO or device would block or never end: never read one.
+            raise TaskFileError("not a regular file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise TaskFileError(f"file is larger than 1 MiB ({st.st_size:,} bytes)")
+        raw = _read_fd(fd, MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise TaskFileError(
+            f"cannot be read: {exc.strerror or exc}", transient=exc.errno in TRANSIENT_ERRNOS
+        ) from None
+    finally:
+        os.close(fd)
     if len(raw) > MAX_FILE_BYTES:
         raise TaskFileError("file is larger than 1 MiB")
     try:
         return raw.decode("utf-8-sig"), st
     except UnicodeDecodeError as exc:
         raise TaskFileError(f"not UTF-8 text (bad byte at offset {exc.start})") from None
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: opening a FIFO must not wait for a writer that never comes.
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+MAX_LINK_HOPS = 8
+
+
+def open_beneath(root_real: str, relpath: str) -> int:
+    """An fd for `relpath` opened strictly inside `root_real`, whatever changes meanwhile.
+
+    Each component is opened relative to its parent's fd without following links. A link met
+    on the way is resolved, checked to stay inside the root, and the walk starts again from
+    the root with the resolved path, still without following anything: what is opened in the
+    end is inside the tree even if links are swapped while we walk.
+    """
+    parts = _safe_parts(relpath)
+    for _ in range(MAX_LINK_HOPS):
+        opened = _walk_open(root_real, parts)
+        if isinstance(opened, int):
+            _check_inside(root_real, opened)
+            return opened
+        # parts[: link_at + 1] is a symbolic link: resolve it and walk again from the root.
+        link_at = opened[0]
+        try:
+            resolved = os.path.realpath(os.path.join(root_real, *parts[: link_at + 1]))
+        except OSError:
+            continue  # it changed while we looked: walk again
+        if not _inside(root_real, resolved):
+            raise TaskFileError("symbolic link points outside the collaboration directory")
+        rest = parts[link_at + 1 :]
+        parts = _safe_parts(os.path.relpath(resolved, root_real)) + rest
+    raise TaskFileError("too many levels of symbolic links")
+
+
+def _walk_open(root_real: str, parts: list[str]) -> int | tuple[int]:
+    """The file's fd, or (index,) of the first component that is a symbolic link."""
+    dfd = os.open(root_real, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for i, name in enumerate(parts[:-1]):
+            try:
+                child = os.open(name, _DIR_FLAGS, dir_fd=dfd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(name, dfd):
+                    return (i,)
+                raise
+            os.close(dfd)
+            dfd = child
+        try:
+            return os.open(parts[-1], _FILE_FLAGS, dir_fd=dfd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # a link (or one a moment ago): resolve, try again
+                return (len(parts) - 1,)
+            if exc.errno == errno.ENOENT and _is_link(parts[-1], dfd):
+                raise TaskFileError("broken symbolic link") from None
+            raise
+    finally:
+        os.close(dfd)
+
+
+def _is_link(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _safe_parts(relpath: str) -> list[str]:
+    parts = [p for p in relpath.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or relpath.startswith("/"):
+        raise TaskFileError("not a path inside the collaboration directory")
+    return parts
+
+
+def _inside(root_real: str, path: str) -> bool:
+    return path.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
+def _check_inside(root_real: str, fd: int) -> None:
+    # Belt and braces: where the kernel says the open file lives (Linux).
+    try:
+        where = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return
+    if not _inside(root_real, where):
+        os.close(fd)
+        raise TaskFileError("symbolic link points outside the collaboration directory")
+
+
+def _read_fd(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(fd, min(256 * 1024, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def parse_text(text: str) -> dict[str, Any]:
@@ -226,7 +351,7 @@ def build_task(relpath: str, data: dict[str, Any], updated_at: float) -> Task:
         path=relpath,
         lane=lane,
         agent=agent,
-        title=title or "(untitled task)",
+        title=_shorten(title, MAX_TITLE_CHARS) or "(untitled task)",
         priority=normalise_priority(data.get("priority")),
         status=_text(data.get("status")).lower().replace("-", "_").replace(" ", "_"),
         estimated_hours=_hours(data.get("estimated_hours", data.get("estimated_effort_hours"))),
@@ -244,7 +369,7 @@ def parse_file(root: Path, relpath: str) -> Task | Problem:
         text, st = read_task_file(root, relpath)
         data = parse_text(text)
     except TaskFileError as exc:
-        return Problem(relpath, str(exc))
+        return Problem(relpath, str(exc), exc.transient)
     return build_task(relpath, data, changed_at(st))
 
 
@@ -322,6 +447,10 @@ def _text(value: Any) -> str:
     if isinstance(value, (int, float, bool)):
         return str(value)
     return ""
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _freeze(value: Any) -> Any:

@@ -24,7 +24,7 @@ from .board import Board
 from .filters import TaskFilter
 from .redraw import group_view
 from .tasks import LANES, TaskFileError, read_task_file
-from .templatetags.kanban_tags import task_url
+from .templatetags.kanban_tags import ENCODED_ID_MARK, decode_id, task_url, xml_safe
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -45,7 +45,7 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "status": "ok",
-            "watcher": runtime.STATE.watcher,
+            **runtime.STATE.watcher_health(),
             "tasks": runtime.STATE.board.counts["total"],
             "telemetry": service.health(),
             "waiting_for": runtime.STATE.waiting_for or None,
@@ -98,10 +98,23 @@ def _bad_id(task_id: str) -> str:
     """Why an id from the URL cannot name a task, or "" if it can."""
     if "\x00" in task_id:
         return "The address contains a NUL character."
-    # Django has already decoded %2F: a slash here was an encoded one, or a `..` walk.
+    # Django has already decoded %2F: a slash here was an encoded one, or a `..` walk. Ids
+    # that hold one reach us encoded (see `task_url`), never raw.
     if "/" in task_id or "\\" in task_id or task_id.strip() in (".", ".."):
         return "Task ids cannot contain slashes or be '.' or '..'."
     return ""
+
+
+def _id_from_url(segment: str) -> tuple[str, str]:
+    """The task id a URL segment names, and why it cannot, if so."""
+    problem = _bad_id(segment)
+    if problem or not segment.startswith(ENCODED_ID_MARK):
+        return segment, problem
+    decoded = decode_id(segment)
+    if decoded is None:
+        return segment, "The address holds a malformed encoded task id."
+    # A decoded id only ever looks tasks up on the board: it never names a file.
+    return decoded, ""
 
 
 def _read_raw(path: str) -> tuple[str, str]:
@@ -131,7 +144,7 @@ def render_detail_fragment(board: Board, task_id: str) -> str:
 
 @require_safe
 def task_detail(request: HtmxHttpRequest, task_id: str) -> HttpResponse:
-    problem = _bad_id(task_id)
+    task_id, problem = _id_from_url(task_id)
     if problem:
         return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
     board = runtime.STATE.board
@@ -180,7 +193,9 @@ def graph(request: HttpRequest) -> HttpResponse:
     }
     if request.GET.get("format") == "svg":
         context["standalone"] = True
-        svg = render_to_string(f"{GRAPH_TEMPLATE}#svg", context)
+        # Titles and ids may hold control characters that XML forbids: a standalone file
+        # must stay well-formed.
+        svg = xml_safe(render_to_string(f"{GRAPH_TEMPLATE}#svg", context))
         return HttpResponse(
             '<?xml version="1.0" encoding="UTF-8"?>\n' + svg.strip(),
             content_type="image/svg+xml; charset=utf-8",

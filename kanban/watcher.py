@@ -1,8 +1,11 @@
-"""Watching the collab dir: watchdog events in, whole consistent boards out.
+"""Watching the collab dir: inotify events in, whole consistent boards out.
 
 Raw events only say *where* to look; each burst is coalesced, the touched files and
 subtrees are re-read, and the resulting board goes to `on_board`. Runs in its own thread
-and never dies of an exception: a dead observer would silently freeze the board.
+and never dies of an exception. The inotify thread is checked every cycle: if it died, the
+watcher says so (mode "stopped"), starts it again and reads the whole tree; after repeated
+deaths it polls instead. A periodic reconciling scan (cheap: the scanner's cache) catches
+whatever events may still have been lost.
 """
 
 from __future__ import annotations
@@ -14,45 +17,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileAttribEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
-
-from .board import EMPTY, Board, Scanner
+from .board import EMPTY, Board
+from .scanner import Scanner
 from .tasks import LANES
+from .treewatch import TreeEvents, TreeWatch, WatchLimitReached
 
 log = logging.getLogger(__name__)
-# watchdog logs an ERROR when an event arrives while its emitter is being stopped: a harmless
-# race at every shutdown, which users must not read as a failure.
-logging.getLogger("watchdog.observers.inotify").addFilter(
-    lambda record: "thread is inactive" not in record.getMessage()
-)
-
-# Opens and no-write closes are left out on purpose: our own reads would wake us forever.
-EVENT_FILTER = [
-    FileCreatedEvent,
-    FileModifiedEvent,
-    FileClosedEvent,
-    FileDeletedEvent,
-    FileMovedEvent,
-    FileAttribEvent,
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-]
 
 # A burst (git checkout, a script moving many files) is over once the disk has been quiet
 # this long; a never-ending burst still publishes at least this often.
@@ -63,17 +33,16 @@ ROOT_CHECK_SECONDS = 0.5
 # then the rest in chunks of about 0.1 s, so a change waits at most that long meanwhile.
 EAGER_PER_GROUP = 40
 FILL_CHUNK = 200
+POLL_SECONDS = 1.0
+# With inotify, the whole tree is compared with the board this often anyway.
+RECONCILE_SECONDS = 30.0
+# The inotify thread died this many times within FAILURE_WINDOW: poll from then on.
+MAX_WATCH_FAILURES = 3
+FAILURE_WINDOW_SECONDS = 60.0
 
 
-class _Handler(FileSystemEventHandler):
-    def __init__(self, watcher: BoardWatcher) -> None:
-        self.watcher = watcher
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        try:
-            self.watcher.note(event)
-        except Exception:  # an exception escaping here kills the observer thread
-            log.exception("could not handle file event %r", event)
+class WatchDied(RuntimeError):
+    pass
 
 
 class BoardWatcher:
@@ -83,21 +52,26 @@ class BoardWatcher:
         on_board: Callable[[Board, set[str] | None, Board], None],
         on_mode: Callable[[str, str], None] | None = None,
         force_polling: bool = False,
+        scanner: Scanner | None = None,
     ) -> None:
         self.root = Path(os.path.abspath(root))
         self.on_board = on_board
         self.on_mode = on_mode or (lambda mode, waiting: None)
         self.force_polling = force_polling
         self.mode = "stopped"
-        self.scanner = Scanner(self.root)
+        self._waiting = ""
+        self.scanner = scanner or Scanner(self.root)
         self.board: Board = EMPTY
+        # Liveness: time.time() of the last completed cycle of the watcher loop.
+        self.last_cycle = 0.0
         self._dirty_files: set[str] = set()
         self._dirty_dirs: set[str] = set()
         self._dirty_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._observer: BaseObserver | None = None
+        self._tree: TreeWatch | None = None
+        self._failures: list[float] = []
         self._first_dirty = 0.0
         self._last_dirty = 0.0
         self._published_once = False
@@ -118,17 +92,29 @@ class BoardWatcher:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
-        self._stop_observer()
+        self._stop_tree()
         self._set_mode("stopped", "")
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self._watch_once()
+            except WatchDied:
+                self._stop_tree()
+                self._note_failure()
             except Exception:
                 log.exception("the watcher failed; starting it again")
-                self._stop_observer()
+                self._stop_tree()
+                self._note_failure()
                 self._stop.wait(0.5)
+
+    def _note_failure(self) -> None:
+        now = time.monotonic()
+        self._failures = [t for t in self._failures if now - t < FAILURE_WINDOW_SECONDS]
+        self._failures.append(now)
+        if len(self._failures) >= MAX_WATCH_FAILURES and not self.force_polling:
+            log.error("inotify watching failed %d times: polling from now on", len(self._failures))
+            self.force_polling = True
 
     def _watch_once(self) -> None:
         if not self.root.is_dir():
@@ -137,58 +123,82 @@ class BoardWatcher:
                 self._publish(EMPTY)
             log.info("waiting for %s to appear", self.root)
             while not self._stop.is_set() and not self.root.is_dir():
+                self._heartbeat()
                 self._stop.wait(ROOT_CHECK_SECONDS)
             if self._stop.is_set():
                 return
         root_id = _identity(self.root)
-        self._start_observer()
+        self._clear_dirty()
+        self._start_tree()
         self._publish(self.scanner.scan(self.board, eager=EAGER_PER_GROUP))
+        last_full = time.monotonic()
         while not self._stop.is_set():
+            self._heartbeat()
             # While a huge tree is still being read, changes come first, then the next chunk.
-            woke = self._wake.wait(0 if self.board.pending_count else ROOT_CHECK_SECONDS)
+            polling = self._tree is None
+            idle = POLL_SECONDS if polling else ROOT_CHECK_SECONDS
+            woke = self._wake.wait(0 if self.board.pending_count else idle)
             if self._stop.is_set():
                 return
             if self._root_gone or _identity(self.root) != root_id:
                 self._root_gone = False
                 log.warning("%s was removed or replaced; watching it anew", self.root)
-                self._stop_observer()
-                self._clear_dirty()
+                self._stop_tree()
                 return
+            if self._tree is not None and not self._tree.is_alive():
+                log.error("the inotify thread died; watching anew and reading the whole tree")
+                self._set_mode("stopped", "")
+                raise WatchDied()
             if woke:
                 self._settle()
                 self._flush()
             elif self.board.pending_count:
-                board = self.scanner.fill_pending(self.board, FILL_CHUNK)
-                self._publish(board, self.scanner.last_touched)
+                self._publish(*self.scanner.fill_pending(self.board, FILL_CHUNK))
+            elif time.monotonic() - last_full >= (POLL_SECONDS if polling else RECONCILE_SECONDS):
+                self._publish_if_changed(*self.scanner.reconcile(self.board))
+                last_full = time.monotonic()
+            self._retry_due()
+
+    def _retry_due(self) -> None:
+        if not self.scanner.retry_pending:
+            return
+        files, dirs = self.scanner.due_retries()
+        if files or dirs:
+            self._publish(*self.scanner.refresh(self.board, files, dirs))
 
     # --- events -------------------------------------------------------------------------
-    def note(self, event: FileSystemEvent) -> None:
-        paths = [event.src_path]
-        dest = getattr(event, "dest_path", "")
-        if dest:
-            paths.append(dest)
-        is_dir = event.is_directory
+    def note_path(self, path: str, is_dir: bool) -> None:
+        """A change somewhere under the root (an absolute path)."""
+        rel = self._relative(path)
+        if rel is None:
+            return
         with self._dirty_lock:
-            for raw in paths:
-                rel = self._relative(os.fsdecode(raw))
-                if rel is None:
-                    continue
-                if rel == "":
-                    # The root itself changed: re-read everything.
-                    self._dirty_dirs.add("")
-                    if event.event_type in ("deleted", "moved") and raw == event.src_path:
-                        # Its inotify watch is gone; a new folder may even reuse the inode.
-                        self._root_gone = True
-                elif rel.split("/", 1)[0] not in LANES:
-                    continue
-                elif is_dir:
-                    self._dirty_dirs.add(rel)
-                else:
-                    self._dirty_files.add(rel)
-            now = time.monotonic()
-            if not self._first_dirty:
-                self._first_dirty = now
-            self._last_dirty = now
+            if rel == "":
+                self._dirty_dirs.add("")  # the root itself changed: re-read everything
+            elif rel.split("/", 1)[0] not in LANES:
+                return
+            elif is_dir:
+                self._dirty_dirs.add(rel)
+            else:
+                self._dirty_files.add(rel)
+            self._mark_dirty()
+
+    def note_root_gone(self) -> None:
+        # Its inotify watch is gone; a new folder may even reuse the inode.
+        self._root_gone = True
+        self._wake.set()
+
+    def note_overflow(self) -> None:
+        """Events were lost (kernel queue overflow): read the whole tree again."""
+        with self._dirty_lock:
+            self._dirty_dirs.add("")
+            self._mark_dirty()
+
+    def _mark_dirty(self) -> None:
+        now = time.monotonic()
+        if not self._first_dirty:
+            self._first_dirty = now
+        self._last_dirty = now
         self._wake.set()
 
     def _relative(self, path: str) -> str | None:
@@ -225,15 +235,18 @@ class BoardWatcher:
         if not files and not dirs:
             return
         if "" in dirs:
-            board = self.scanner.scan(self.board)
+            self._publish_if_changed(*self.scanner.reconcile(self.board))
         else:
-            board = self.scanner.refresh(self.board, files, _outermost(dirs))
-        self._publish(board, self.scanner.last_touched)
+            self._publish(*self.scanner.refresh(self.board, files, _outermost(dirs)))
+
+    def _publish_if_changed(self, board: Board, touched: set[str]) -> None:
+        if touched or board.problems != self.board.problems or not self._published_once:
+            self._publish(board, touched)
 
     def _publish(self, board: Board, touched: set[str] | None = None) -> None:
         # Indexes are built here, off the server's event loop, and only for what changed.
         previous = self.board
-        board.index(previous, touched)
+        board = board.indexed(previous if self._published_once else None, touched)
         self.board = board
         self._published_once = True
         self._ready.set()
@@ -242,54 +255,48 @@ class BoardWatcher:
         except Exception:
             log.exception("could not publish the board")
 
-    # --- the observer -------------------------------------------------------------------
-    def _start_observer(self) -> None:
-        handler = _Handler(self)
+    # --- the inotify thread -------------------------------------------------------------
+    def _start_tree(self) -> None:
         if not self.force_polling:
-            observer: BaseObserver = Observer()
+            tree = TreeWatch(
+                str(self.root),
+                TreeEvents(self.note_path, self.note_root_gone, self.note_overflow),
+                max_depth=self.scanner.max_depth,
+                max_watches=self.scanner.max_dirs,
+            )
             try:
-                observer.schedule(
-                    handler, str(self.root), recursive=True, event_filter=EVENT_FILTER
-                )
-                observer.start()
-            except OSError as exc:
-                # ENOSPC: the per-user inotify watch or instance limit is reached.
+                tree.start()
+            except (WatchLimitReached, OSError) as exc:
+                # ENOSPC / EMFILE: the per-user inotify watch or instance limit is reached.
                 log.warning(
                     "inotify is not available (%s); falling back to polling every second, "
                     "raise fs.inotify.max_user_watches / max_user_instances to fix",
                     exc,
                 )
-                _quiet_stop(observer)
+                tree.stop()
             else:
-                self._observer = observer
+                self._tree = tree
                 self._set_mode("running", "")
                 return
-        observer = PollingObserver(timeout=1)
-        observer.schedule(handler, str(self.root), recursive=True, event_filter=EVENT_FILTER)
-        observer.start()
-        self._observer = observer
         self._set_mode("polling", "")
 
-    def _stop_observer(self) -> None:
-        observer, self._observer = self._observer, None
-        if observer is not None:
-            _quiet_stop(observer)
+    def _stop_tree(self) -> None:
+        tree, self._tree = self._tree, None
+        if tree is not None:
+            tree.stop()
+
+    def _heartbeat(self) -> None:
+        # The mode again, every cycle: whoever shows it can tell a live watcher from a stuck one.
+        self.last_cycle = time.time()
+        self._set_mode(self.mode, self._waiting)
 
     def _set_mode(self, mode: str, waiting: str) -> None:
         self.mode = mode
+        self._waiting = waiting
         try:
             self.on_mode(mode, waiting)
         except Exception:
             log.exception("could not report the watcher mode")
-
-
-def _quiet_stop(observer: BaseObserver) -> None:
-    try:
-        observer.stop()
-        if observer.is_alive():
-            observer.join(timeout=1)
-    except Exception:
-        log.debug("observer did not stop cleanly", exc_info=True)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from kanban import runtime
-from kanban.board import Board, Scanner
+from kanban.board import Board
+from kanban.scanner import Scanner
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import shutil
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kanban.board import Board, Scanner
+from kanban.board import Board
 from kanban.events import (
     ASSIGNED,
     COMPLETED,
@@ -16,6 +16,7 @@ from kanban.events import (
     apply_events,
     diff,
 )
+from kanban.scanner import Scanner
 
 from ..factories import corpus_like_tree, move, write_task, write_text
 
@@ -29,7 +30,7 @@ def test_moving_a_file_to_done_is_one_completed_event(collab):
     scanner = Scanner(collab)
     before = scanner.scan()
     move(collab, "assigned/dev/t1.yaml", "done/dev/t1.yaml")
-    after = scanner.refresh(before, ["assigned/dev/t1.yaml", "done/dev/t1.yaml"], [])
+    after = scanner.refresh(before, ["assigned/dev/t1.yaml", "done/dev/t1.yaml"], [])[0]
     assert kinds(diff(before, after)) == [(COMPLETED, "t1")]
     assert after.counts == {"inbox": 0, "assigned": 0, "done": 1, "total": 1}
 
@@ -38,25 +39,25 @@ def test_each_kind_of_change_has_its_event(collab):
     scanner = Scanner(collab)
     b0 = scanner.scan()
     write_task(collab, "inbox/t1.yaml", id="t1", status="new")
-    b1 = scanner.refresh(b0, ["inbox/t1.yaml"], [])
+    b1 = scanner.refresh(b0, ["inbox/t1.yaml"], [])[0]
     assert kinds(diff(b0, b1)) == [(CREATED, "t1")]
     move(collab, "inbox/t1.yaml", "assigned/a/t1.yaml")
-    b2 = scanner.refresh(b1, ["inbox/t1.yaml", "assigned/a/t1.yaml"], [])
+    b2 = scanner.refresh(b1, ["inbox/t1.yaml", "assigned/a/t1.yaml"], [])[0]
     assert kinds(diff(b1, b2)) == [(ASSIGNED, "t1")]
     write_task(collab, "assigned/a/t1.yaml", id="t1", status="in_progress")
-    b3 = scanner.refresh(b2, ["assigned/a/t1.yaml"], [])
+    b3 = scanner.refresh(b2, ["assigned/a/t1.yaml"], [])[0]
     assert kinds(diff(b2, b3)) == [(STARTED, "t1")]
     write_task(collab, "assigned/a/t1.yaml", id="t1", status="error")
-    b4 = scanner.refresh(b3, ["assigned/a/t1.yaml"], [])
+    b4 = scanner.refresh(b3, ["assigned/a/t1.yaml"], [])[0]
     assert kinds(diff(b3, b4)) == [(FAILED, "t1")]
     write_task(collab, "assigned/a/t1.yaml", id="t1", status="error", title="Renamed")
-    b5 = scanner.refresh(b4, ["assigned/a/t1.yaml"], [])
+    b5 = scanner.refresh(b4, ["assigned/a/t1.yaml"], [])[0]
     assert kinds(diff(b4, b5)) == [(UPDATED, "t1")]
     move(collab, "assigned/a/t1.yaml", "assigned/b/t1.yaml")
-    b6 = scanner.refresh(b5, ["assigned/a/t1.yaml", "assigned/b/t1.yaml"], [])
+    b6 = scanner.refresh(b5, ["assigned/a/t1.yaml", "assigned/b/t1.yaml"], [])[0]
     assert kinds(diff(b5, b6)) == [(UPDATED, "t1")]
     os.remove(collab / "assigned/b/t1.yaml")
-    b7 = scanner.refresh(b6, ["assigned/b/t1.yaml"], [])
+    b7 = scanner.refresh(b6, ["assigned/b/t1.yaml"], [])[0]
     assert kinds(diff(b6, b7)) == [(REMOVED, "t1")]
 
 
@@ -65,7 +66,7 @@ def test_touching_a_file_without_changing_it_is_no_event(collab):
     scanner = Scanner(collab)
     before = scanner.scan()
     os.utime(path)
-    after = scanner.refresh(before, ["inbox/t1.yaml"], [])
+    after = scanner.refresh(before, ["inbox/t1.yaml"], [])[0]
     assert diff(before, after) == []
 
 
@@ -74,13 +75,13 @@ def test_a_task_whose_file_breaks_keeps_its_last_good_card_marked_stale(collab):
     scanner = Scanner(collab)
     before = scanner.scan()
     write_text(collab, "assigned/a/t1.yaml", "id: t1\ntitle: [broken\n")
-    after = scanner.refresh(before, ["assigned/a/t1.yaml"], [])
+    after = scanner.refresh(before, ["assigned/a/t1.yaml"], [])[0]
     card = after.tasks["assigned/a/t1.yaml"]
     assert card.title == "Good" and "invalid YAML" in card.stale
     assert "assigned/a/t1.yaml" in after.problems
     assert kinds(diff(before, after)) == [(UPDATED, "t1")]
     write_task(collab, "assigned/a/t1.yaml", id="t1", title="Fixed")
-    fixed = scanner.refresh(after, ["assigned/a/t1.yaml"], [])
+    fixed = scanner.refresh(after, ["assigned/a/t1.yaml"], [])[0]
     assert fixed.tasks["assigned/a/t1.yaml"].title == "Fixed"
     assert not fixed.tasks["assigned/a/t1.yaml"].stale and not fixed.problems
 
@@ -92,7 +93,7 @@ def test_a_directory_moved_in_brings_all_its_tasks(collab, tmp_path):
     scanner = Scanner(collab)
     before = scanner.scan()
     shutil.move(str(outside), str(collab / "assigned" / "dev"))
-    after = scanner.refresh(before, [], ["assigned/dev"])
+    after = scanner.refresh(before, [], ["assigned/dev"])[0]
     assert after.counts["assigned"] == 5
     assert sorted(kinds(diff(before, after))) == [(CREATED, f"t{i}") for i in range(5)]
 
@@ -102,9 +103,31 @@ def test_duplicate_ids_are_both_shown_and_reported(collab):
     write_task(collab, "done/x/b.yaml", id="same")
     board = Scanner(collab).scan()
     assert board.counts["total"] == 2
-    problems = board.all_problems()
-    assert {p.path for p in problems} == {"inbox/a.yaml", "done/x/b.yaml"}
-    assert all("duplicate id 'same'" in p.error for p in problems)
+    (problem,) = board.all_problems()
+    assert problem.error == "duplicate id 'same' in 2 files: done/x/b.yaml, inbox/a.yaml"
+
+
+def test_a_duplicate_id_is_listed_once_with_its_paths_capped(collab):
+    for i in range(300):
+        write_task(collab, f"inbox/dup-{i:03}.yaml", id="same")
+    board = Scanner(collab).scan()
+    (problem,) = board.all_problems()
+    # Before: 300 entries, each naming the 299 others (about 1.9 MB of problems).
+    assert problem.error.startswith("duplicate id 'same' in 300 files: inbox/dup-000.yaml")
+    assert problem.error.endswith("and 295 more")
+
+
+def test_the_problem_list_is_capped_with_a_marker_saying_how_many_more(collab):
+    from kanban.board import MAX_PROBLEMS_LISTED
+
+    for i in range(MAX_PROBLEMS_LISTED + 50):
+        write_text(collab, f"inbox/bad-{i:04}.yaml", "[not a mapping")
+    write_task(collab, "inbox/a.yaml", id="twice")
+    write_task(collab, "inbox/b.yaml", id="twice")
+    listed = Scanner(collab).scan().all_problems()
+    assert len(listed) == MAX_PROBLEMS_LISTED + 1
+    assert listed[-1].path == ""
+    assert listed[-1].error == "+51 more problems not listed"
 
 
 def test_a_card_waiting_on_unfinished_prerequisites_is_blocked(tmp_path):
@@ -182,7 +205,7 @@ def test_any_sequence_of_changes_ends_in_the_same_board_as_a_fresh_scan(tmp_path
             touched = [where[n]]
             expect_change = where[n] in live.tasks
             del where[n]
-        new = scanner.refresh(live, touched, [])
+        new = scanner.refresh(live, touched, [])[0]
         events = diff(live, new)
         assert len(events) == (1 if expect_change else 0), (op, kinds(events))
         rebuilt = apply_events(
@@ -201,7 +224,7 @@ def test_a_move_into_a_new_folder_is_one_move_even_before_the_old_path_is_report
     before = scanner.scan()
     move(collab, "assigned/dev/t1.yaml", "done/dev/t1.yaml")
     # watchdog reports the new folder first; the old path's deletion comes half a second later
-    after = scanner.refresh(before, [], ["done/dev"])
+    after = scanner.refresh(before, [], ["done/dev"])[0]
     assert kinds(diff(before, after)) == [(COMPLETED, "t1")]
 
 
@@ -220,7 +243,7 @@ def test_a_big_tree_is_read_in_two_steps_with_the_visible_cards_first(collab):
     assert not quick.tasks["done/dev/t0000.yaml"].pending  # the most recent are read first
     board = quick
     while board.pending_count:
-        board = scanner.fill_pending(board, 500)
+        board = scanner.fill_pending(board, 500)[0]
     assert diff(quick, board) == []  # finishing the read is not news
     assert board.tasks["done/dev/t1599.yaml"].title == "Task 1599"
 
@@ -253,7 +276,7 @@ def test_prose_dependencies_are_notes_but_an_id_with_a_space_still_links(collab)
 def test_indexes_carried_forward_equal_indexes_built_from_scratch(tmp_path_factory, ops):
     root = tmp_path_factory.mktemp("idx")
     scanner = Scanner(root)
-    live = scanner.scan().index()
+    live = scanner.scan().indexed()
     for op, n, place, status in ops:
         path = next((p for p in live.tasks if p.endswith(f"/t{n}.yaml")), None)
         touched = []
@@ -271,7 +294,8 @@ def test_indexes_carried_forward_equal_indexes_built_from_scratch(tmp_path_facto
         elif op in ("edit", "corrupt") and path:
             write_task(root, path, id=f"t{n % 3}", status=status)  # ids may collide: duplicates
             touched = [path]
-        new = scanner.refresh(live, touched, []).index(live)
+        refreshed, seen = scanner.refresh(live, touched, [])
+        new = refreshed.indexed(live, seen)
         fresh = Board(dict(new.tasks), dict(new.problems))
         assert new.counts == fresh.counts
         # (list order within an id may differ: compare the paths)
@@ -286,3 +310,19 @@ def test_indexes_carried_forward_equal_indexes_built_from_scratch(tmp_path_facto
         }
         assert new.duplicate_ids == fresh.duplicate_ids
         live = new
+
+
+def test_a_reconciling_scan_names_only_what_changed_on_disk(collab):
+    write_task(collab, "inbox/same.yaml", id="same")
+    write_task(collab, "inbox/edited.yaml", id="edited", title="Old")
+    write_task(collab, "inbox/gone.yaml", id="gone")
+    scanner = Scanner(collab)
+    before = scanner.scan()
+    write_task(collab, "inbox/edited.yaml", id="edited", title="New title, longer")
+    os.remove(collab / "inbox" / "gone.yaml")
+    write_task(collab, "assigned/a/new.yaml", id="new")
+    after, touched = scanner.reconcile(before)
+    assert touched == {"inbox/edited.yaml", "inbox/gone.yaml", "assigned/a/new.yaml"}
+    assert after.tasks["inbox/same.yaml"] is before.tasks["inbox/same.yaml"]
+    assert after.tasks["inbox/edited.yaml"].title == "New title, longer"
+    assert scanner.reconcile(after)[1] == set()

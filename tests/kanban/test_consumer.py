@@ -4,7 +4,7 @@ from channels.testing import WebsocketCommunicator
 
 from dashboard_project.asgi import application
 from kanban import runtime
-from kanban.board import Scanner
+from kanban.scanner import Scanner
 from kanban.state import BoardState
 
 from ..factories import move, write_task
@@ -61,7 +61,9 @@ async def test_a_move_pushes_the_card_in_its_new_lane_and_the_counts(state, coll
     ws = communicator(f"/dashboard?v={state.version}")
     assert (await ws.connect())[0]
     move(collab, "assigned/dev/t1.yaml", "done/dev/t1.yaml")
-    await publish(state, scanner.refresh(before, ["assigned/dev/t1.yaml", "done/dev/t1.yaml"], []))
+    await publish(
+        state, scanner.refresh(before, ["assigned/dev/t1.yaml", "done/dev/t1.yaml"], [])[0]
+    )
     html = await ws.receive_from(timeout=5)
     assert 'hx-swap-oob="delete"' in html  # the card leaves Assigned (its group, being empty)
     assert 'data-path="done/dev/t1.yaml"' in html
@@ -78,7 +80,7 @@ async def test_a_filtered_viewer_does_not_get_cards_outside_its_filter(state, co
     ws = communicator(f"/dashboard?v={state.version}&agent=dev")
     assert (await ws.connect())[0]
     write_task(collab, "inbox/other.yaml", id="other", agent="ops")
-    await publish(state, scanner.refresh(before, ["inbox/other.yaml"], []))
+    await publish(state, scanner.refresh(before, ["inbox/other.yaml"], [])[0])
     html = await ws.receive_from(timeout=5)
     assert 'data-task-id="other"' not in html.split("#activity-feed")[0]
     assert 'id="count-total">1<' in html and "of 2" in html
@@ -114,7 +116,7 @@ async def test_the_activity_feed_grows_by_new_entries_and_keeps_fifty(state, col
     messages = []
     for i in range(55):
         write_task(collab, f"inbox/t{i}.yaml", id=f"t{i}")
-        board = scanner.refresh(board, [f"inbox/t{i}.yaml"], [])
+        board = scanner.refresh(board, [f"inbox/t{i}.yaml"], [])[0]
         await publish(state, board)
         messages.append(await ws.receive_from(timeout=5))
     assert 'id="feed-empty" hx-swap-oob="delete"' in messages[0]
@@ -132,7 +134,7 @@ async def test_a_new_agent_joins_the_agent_filter_live(state, collab):
     ws = communicator(f"/dashboard?v={state.version}")
     assert (await ws.connect())[0]
     write_task(collab, "assigned/ops/b.yaml", id="b")
-    await publish(state, scanner.refresh(board, ["assigned/ops/b.yaml"], []))
+    await publish(state, scanner.refresh(board, ["assigned/ops/b.yaml"], [])[0])
     html = await ws.receive_from(timeout=5)
     assert 'id="filter-agent"' in html and '<option value="ops"' in html
     await ws.disconnect()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kanban.board import Board, Scanner
+from kanban.board import Board
 from kanban.detail import (
     MAX_DEPTH,
     MAX_ITEMS,
@@ -14,6 +14,7 @@ from kanban.detail import (
     render_markdown,
     to_value,
 )
+from kanban.scanner import Scanner
 from tests.factories import write_task, write_text
 
 

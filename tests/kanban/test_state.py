@@ -1,6 +1,6 @@
 import json
 
-from kanban.board import Scanner
+from kanban.scanner import Scanner
 from kanban.state import BoardState
 
 from ..factories import move, write_task, write_text

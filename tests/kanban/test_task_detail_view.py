@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from kanban import runtime
-from kanban.board import Scanner
+from kanban.scanner import Scanner
 from kanban.views import render_detail_fragment
 from tests.factories import CORPUS, write_task, write_text
 
@@ -254,7 +254,7 @@ def test_a_stale_card_says_why(client, show, collab):
     first = scanner.scan()
     path.write_text("id: s\ntitle: [broken\n", encoding="utf-8")
     os.utime(path, (1, 1))
-    board = scanner.refresh(first, ["inbox/s.yaml"], [])
+    board = scanner.refresh(first, ["inbox/s.yaml"], [])[0]
     show(collab)
     runtime.STATE.board = board
     body = client.get(url("s"), headers=HX).content.decode()

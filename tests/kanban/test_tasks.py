@@ -167,7 +167,7 @@ def test_only_task_paths_are_classified_as_tasks(path, expected):
 
 def test_the_corpus_like_fixture_parses_every_shape(tmp_path):
     collab = corpus_like_tree(tmp_path)
-    from kanban.board import Scanner
+    from kanban.scanner import Scanner
 
     board = Scanner(collab).scan()
     assert board.counts == {"inbox": 3, "assigned": 4, "done": 3, "total": 10}
@@ -176,7 +176,7 @@ def test_the_corpus_like_fixture_parses_every_shape(tmp_path):
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not beside this checkout")
 def test_the_real_corpus_loads_exactly():
-    from kanban.board import Scanner
+    from kanban.scanner import Scanner
 
     board = Scanner(CORPUS).scan()
     assert board.counts == {"inbox": 4, "assigned": 47, "done": 66, "total": 117}

@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 
 from kanban import runtime
-from kanban.board import Scanner
+from kanban.scanner import Scanner
 from kanban.state import BoardState
 
 from ..factories import corpus_like_tree

@@ -1,55 +1,10 @@
 import os
 import shutil
-import threading
 import time
 
-import pytest
-
-from kanban.board import Scanner
-from kanban.watcher import BoardWatcher
+from kanban.scanner import Scanner
 
 from ..factories import move, write_task
-
-
-class Recorder:
-    def __init__(self):
-        self.boards = []
-        self.modes = []
-        self.changed = threading.Condition()
-
-    def on_board(self, board, *_):
-        with self.changed:
-            self.boards.append(board)
-            self.changed.notify_all()
-
-    def on_mode(self, mode, waiting):
-        self.modes.append((mode, waiting))
-
-    def wait_for(self, predicate, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while not (self.boards and predicate(self.boards[-1])):
-                left = deadline - time.monotonic()
-                assert left > 0, "the board never got there"
-                self.changed.wait(left)
-        return self.boards[-1]
-
-
-@pytest.fixture
-def watch(request):
-    watchers = []
-
-    def start(root, **kwargs):
-        recorder = Recorder()
-        watcher = BoardWatcher(root, recorder.on_board, recorder.on_mode, **kwargs)
-        watcher.start()
-        assert watcher.wait_ready(10)
-        watchers.append(watcher)
-        return watcher, recorder
-
-    yield start
-    for w in watchers:
-        w.stop()
 
 
 def test_a_moved_file_changes_lane(collab, watch):
@@ -131,14 +86,13 @@ def test_the_polling_fallback_still_sees_changes(collab, watch):
 
 
 def test_when_inotify_is_exhausted_it_falls_back_to_polling(collab, watch, monkeypatch, caplog):
-    import kanban.watcher as watcher_module
+    import kanban.treewatch as treewatch
 
-    class ExhaustedObserver(watcher_module.Observer):
-        def schedule(self, *args, **kwargs):
-            raise OSError(28, "inotify watch limit reached")
+    def exhausted(*args, **kwargs):
+        raise OSError(28, "inotify watch limit reached")
 
     # The real limit is per user and shared with the machine: simulate reaching it.
-    monkeypatch.setattr(watcher_module, "Observer", ExhaustedObserver)
+    monkeypatch.setattr(treewatch.InotifyFD, "add_callback", exhausted)
     watcher, rec = watch(collab)
     assert watcher.mode == "polling"
     assert "falling back to polling" in caplog.text
