@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import os
@@ -112,7 +113,7 @@ class Command(BaseCommand):
 
         from dashboard_project.asgi import application
         from kanban import runtime
-        from kanban.events import TELEMETRY_UPDATED
+        from kanban.html import COSTS_PANEL
         from kanban.watcher import BoardWatcher
         from telemetry import service as telemetry
 
@@ -140,12 +141,7 @@ class Command(BaseCommand):
             _warm_up()
             watcher.wait_ready(timeout=60)
             runtime.freeze_long_lived_objects()
-            telemetry.start_watching(
-                lambda: runtime.send_to_group(
-                    {"type": "telemetry.update", "event": TELEMETRY_UPDATED},
-                    runtime.TELEMETRY_GROUP,
-                )
-            )
+            telemetry.start_watching(lambda: runtime.publish_panel(COSTS_PANEL))
             if demo:
                 from kanban.demo import Simulator
 
@@ -157,6 +153,9 @@ class Command(BaseCommand):
                 signal_handlers=False,
                 application_close_timeout=1,
                 websocket_handshake_timeout=5,
+                # daphne sets its loop just before calling this: the one watcher threads
+                # must hand messages to.
+                ready_callable=lambda: runtime.set_loop(asyncio.get_event_loop()),
             )
             _stop_on_signals(server)
             server.run()
