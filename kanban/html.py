@@ -49,7 +49,6 @@ OOB_FORMS = (OOB_REPLACE, OOB_DELETE, f"{OOB_PREPEND}:#<id>", f"{OOB_APPEND}:#<i
 
 # daphne refuses to send more than its limit (the command sets it above this on purpose).
 MESSAGE_BUDGET = 1 << 20
-LANE_PART = MESSAGE_BUDGET // 4  # groups of one lane per fragment, so a board fits in parts
 CARD_MAX = 8_000  # a card larger than this (a huge id) is shown as a placeholder
 PROBLEMS_SHOWN = 50
 PROBLEM_TEXT_MAX = 300
@@ -235,8 +234,9 @@ def _feed_entry_html(entry: FeedEntry) -> str:
 # --- WebSocket messages -------------------------------------------------------------------
 
 
-def pack(fragments: list[str], budget: int = MESSAGE_BUDGET) -> list[str]:
+def pack(fragments: list[str], budget: int | None = None) -> list[str]:
     """Fragments, in order, gathered into as few messages as fit the budget (in bytes)."""
+    budget = budget or MESSAGE_BUDGET
     messages: list[str] = []
     current: list[str] = []
     size = 0
@@ -337,8 +337,9 @@ def full_state_fragments(state: BoardState, snap: Snapshot, flt: TaskFilter) -> 
     ]
 
 
-def split_lane(lane: dict[str, Any], part: int = LANE_PART) -> tuple[dict[str, Any], list[str]]:
+def split_lane(lane: dict[str, Any], part: int | None = None) -> tuple[dict[str, Any], list[str]]:
     """A lane whose groups fit one part, and fragments appending the groups that do not."""
+    part = part or MESSAGE_BUDGET // 4  # the board's three lanes fit one message
     groups: list[str] = lane["groups_html"]
     chunks: list[list[str]] = [[]]
     size = 0
