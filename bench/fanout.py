@@ -130,9 +130,8 @@ async def measure(dash: Dashboard, pairs: list[tuple[Path, Path]], args: argpars
     closed = [v.closed for v in viewers if v.closed]
     print()
     print(f"viewers                 {len(viewers)}")
-    print(
-        f"moves                   {len(moved_at)} at {args.rate}/s (writer late {writer_late:.2f} s)"
-    )
+    late = f"writer late {writer_late:.2f} s"
+    print(f"moves                   {len(moved_at)} at {args.rate}/s ({late})")
     print(f"deliveries expected     {expected}")
     print(f"deliveries missing      {missing} (viewers missing any: {missing_viewers})")
     print(f"move -> card p50        {percentile(latencies, 0.5):.0f} ms")
