@@ -30,7 +30,7 @@ from .events import (
 )
 
 FEED_SIZE = 50
-HISTORY_SIZE = 64  # changes kept; a viewer further behind than this gets the whole state
+HISTORY_SIZE = 256  # changes kept; a viewer further behind than this gets the whole state
 
 
 @dataclass(frozen=True)
