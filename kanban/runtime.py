@@ -157,8 +157,7 @@ def publish_panel(name: str) -> None:
 def remember_panel(name: str, html: str) -> None:
     """Keep a panel's HTML that another process published (a web worker fed by Redis)."""
     with _panels_lock:
-        if name in _panels or not _panels:
-            _panel_cache[name] = html
+        _panel_cache[name] = html
 
 
 def panel_html(name: str) -> str:
