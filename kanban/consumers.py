@@ -5,66 +5,98 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import html, runtime
 from .filters import TaskFilter
-from .runtime import BOARD_GROUP, TELEMETRY_GROUP
+from .outbox import Outbox, transport_unsent
+from .runtime import BOARD_GROUP, PANELS_GROUP
 
 log = logging.getLogger(__name__)
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
-    """Pushes `hx-swap-oob` fragments: the whole state on connect, then each change."""
+    """Pushes `hx-swap-oob` fragments: the whole state on connect, then each change.
 
-    groups = [BOARD_GROUP, TELEMETRY_GROUP]
+    Renders nothing of its own: every message comes from `kanban.html`'s shared cache (one
+    render per change and filter) or from a panel's owner (one render per change), and
+    waits in a bounded `Outbox` until the client's socket has room.
+    """
+
+    groups = [BOARD_GROUP, PANELS_GROUP]
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every handler: a hop to the one
+        # thread that also runs every sync view, per message and per viewer (10,000 hops in a
+        # row for 50 moves and 200 viewers; cards arrived seconds late). This consumer never
+        # touches the database, so it skips that hop.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
-        # The loop consumers run on is the one the watcher thread must hand messages to.
-        runtime.set_loop(asyncio.get_running_loop())
         params = {k: v[0] for k, v in parse_qs(self.scope["query_string"].decode()).items()}
         self.flt = TaskFilter.from_params(params)
-        # The last update message accounted for, and the board as the page has it.
-        self.heard, self.board = runtime.STATE.current()
-        self.pending: set[str] = set()
-        self.feed_seen = runtime.STATE.newest_feed_number
+        # The change the page is at: every update message takes it one step further.
+        self.heard = runtime.STATE.snapshot().seq
         await self.accept()
-        # A page rendered from this very state needs nothing; any other (a reconnect after
-        # changes, a server restart) gets everything, so it always converges.
-        if params.get("v") != f"{runtime.STATE.boot_id}-{self.heard}":
-            await self.send(text_data=html.full_state_html(runtime.STATE, self.flt))
+        self.outbox = Outbox(
+            self._send_text, self._whole_state, self._close_with, transport_unsent(self.base_send)
+        )
+        self._drainer = asyncio.ensure_future(self.outbox.run())
+        page_seq = _page_seq(params.get("v", ""), runtime.STATE.boot_id)
+        if page_seq is None or page_seq > self.heard:
+            self.outbox.request_resync()  # another server's page, or none: send everything
+        elif page_seq < self.heard:
+            # Rendered a few changes ago (a reconnect): those changes are enough, if still kept.
+            self.heard = page_seq
+            self._catch_up(runtime.STATE.snapshot().seq)
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "outbox"):
+            self.outbox.closed = True
+            self._drainer.cancel()
 
     async def board_update(self, message: dict[str, Any]) -> None:
         seq = message["seq"]
-        if seq <= self.heard:
+        if seq <= self.heard or self.outbox.resync_pending:
             return
-        if seq != self.heard + 1:
-            log.info("a client missed updates; sending it the whole board")
-            await self._resync()
-            return
-        self.heard = seq
-        for event in message["events"]:
-            self.pending.add(event["path"])
-            if event.get("old_path"):
-                self.pending.add(event["old_path"])
-        self.pending.update(p["path"] for p in message["problems"])
-        current_seq, new = runtime.STATE.current()
-        if current_seq != seq:
-            return  # a newer board is current already; its message follows and covers this
-        text, self.feed_seen = html.update_html(
-            runtime.STATE, self.board, new, sorted(self.pending), self.flt, self.feed_seen
-        )
-        self.board, self.pending = new, set()
-        await self.send(text_data=text)
+        if seq < runtime.STATE.snapshot().seq:
+            return  # a newer change is current already; its message follows and covers this
+        self._catch_up(seq)
 
     async def board_resync(self, message: dict[str, Any]) -> None:
-        await self._resync()
+        self.outbox.request_resync()
 
-    async def telemetry_update(self, message: dict[str, Any]) -> None:
-        await self.send(text_data=html.telemetry_html())
+    async def panel_update(self, message: dict[str, Any]) -> None:
+        runtime.remember_panel(message["name"], message["html"])
+        self.outbox.put(html.pack([message["html"]]))
 
-    async def _resync(self) -> None:
-        self.heard, self.board = runtime.STATE.current()
-        self.pending = set()
-        self.feed_seen = runtime.STATE.newest_feed_number
-        await self.send(text_data=html.full_state_html(runtime.STATE, self.flt))
+    def _catch_up(self, seq: int) -> None:
+        messages = html.update_messages(runtime.STATE, self.heard, seq, self.flt)
+        if messages is None:
+            log.info("a client is further behind than the changes kept; sending it everything")
+            self.outbox.request_resync()
+            return
+        self.heard = seq
+        self.outbox.put(messages)
+
+    def _whole_state(self) -> list[str]:
+        self.heard, messages = html.full_state_messages(runtime.STATE, self.flt)
+        return messages
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    async def _close_with(self, code: int) -> None:
+        await self.close(code=code)
+
+
+def _page_seq(version: str, boot_id: str) -> int | None:
+    """The change a page was rendered at, from its `?v=BOOT-SEQ`; None if not this server's."""
+    boot, _, seq = version.partition("-")
+    if boot != boot_id or not seq.isdigit():
+        return None
+    return int(seq)

@@ -1,8 +1,28 @@
-"""The one live board of this process, and how new boards reach the WebSocket clients.
+"""The one live state of this process, and how changes reach the WebSocket clients.
 
-The watcher thread calls `publish_board`; the message goes to daphne's own event loop with
-`run_coroutine_threadsafe`. (`async_to_sync` from a foreign thread waits for the loop to
-wake on a timer: about a second of latency instead of a few milliseconds.)
+Threads (the watcher, the telemetry refresher, other domains' workers) publish here; the
+message goes to daphne's own event loop with `run_coroutine_threadsafe`. (`async_to_sync`
+from a foreign thread waits for the loop to wake on a timer: about a second of latency
+instead of a few milliseconds.) The command captures that loop with `set_loop` from
+daphne's `Server(ready_callable=...)`.
+
+What other domains (costs, live operations, MCP servers) use:
+
+`register_panel(name, render)`
+    A panel looks the same for every viewer. `render()` returns complete top-level elements,
+    each with a stable `id` and `hx-swap-oob="true"` (see `kanban.html.OOB_FORMS`), and must
+    stay well under `kanban.html.MESSAGE_BUDGET` (1 MiB). Register once, at start-up.
+`publish_panel(name)`
+    Call from any thread after the panel's data changed: renders it once, keeps the HTML,
+    and sends that HTML to every connected page (the consumer only forwards it).
+`panel_html(name)`, `all_panels_html()`
+    The kept HTML (rendered now if never published), for pages and for the whole state a
+    (re)connecting page receives.
+`add_feed_entry(event, text, *, attrs=None, link="")`
+    Call from any thread: puts an entry on top of `#activity-feed` on every page, live and
+    on page load. It shares the 50 entries with the board's events. `event` is the name
+    tests select on (`operation.started`, `mcp.server.unhealthy`), `attrs` extra `data-*`
+    attributes (`{"data-operation-id": "op-1"}`), `link` an optional URL for the text.
 """
 
 from __future__ import annotations
@@ -10,18 +30,21 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
+import threading
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
 from channels.layers import get_channel_layer
 
 from .board import Board
-from .state import BoardState
+from .state import BoardState, FeedItem
 
 log = logging.getLogger(__name__)
 
 BOARD_GROUP = "board"
-TELEMETRY_GROUP = "telemetry"
+PANELS_GROUP = "panels"
 STATE = BoardState()
 _loop: asyncio.AbstractEventLoop | None = None
 
@@ -46,7 +69,27 @@ def publish_board(
         return
     for event in events:
         log.info("%s %s (%s)", event.kind, event.task_id, event.path)
-    send_to_group({"type": "board.update", **STATE.batch_message(events)})
+    # Only the number travels: every consumer reads the change itself from STATE.history,
+    # and the in-memory layer deep-copies a message once per viewer.
+    send_to_group({"type": "board.update", "seq": STATE.seq})
+
+
+_ATTR_NAME = re.compile(r"data-[a-z0-9-]{1,40}")
+
+
+def add_feed_entry(
+    event: str, text: str, *, attrs: Mapping[str, str] | None = None, link: str = ""
+) -> None:
+    """An activity entry from another domain, on every page now and on later page loads."""
+    # data-event is the entry's own; anything but data-* could carry script or style.
+    bad = [n for n in attrs or {} if not _ATTR_NAME.fullmatch(n) or n == "data-event"]
+    if bad:
+        raise ValueError(f"feed entry attributes must be data-* names, not {bad}")
+    if link and not (link.startswith("/") and not link.startswith("//")):
+        raise ValueError(f"feed entry links must be paths on this dashboard, not {link!r}")
+    item = FeedItem(event, text, tuple(sorted((attrs or {}).items())), link)
+    seq = STATE.add_feed_item(item)
+    send_to_group({"type": "board.update", "seq": seq})
 
 
 def freeze_long_lived_objects() -> None:
@@ -79,3 +122,70 @@ def _log_failure(future: Any) -> None:
 
 def set_watcher_mode(mode: str, waiting: str) -> None:
     STATE.note_watcher(mode, waiting)
+
+
+# --- panels: rendered once per change, the same bytes for every viewer -------------------
+
+_panels: dict[str, Callable[[], str]] = {}
+_panel_cache: dict[str, str] = {}
+_panels_lock = threading.Lock()
+
+
+def register_panel(name: str, render: Callable[[], str]) -> None:
+    with _panels_lock:
+        _panels[name] = render
+        _panel_cache.pop(name, None)
+
+
+def unregister_panel(name: str) -> None:
+    with _panels_lock:
+        _panels.pop(name, None)
+        _panel_cache.pop(name, None)
+
+
+def publish_panel(name: str) -> None:
+    """Render `name` once and send it to every page. Safe from any thread."""
+    html = _render_panel(name)
+    if html is None:
+        return
+    with _panels_lock:
+        _panel_cache[name] = html
+    send_to_group({"type": "panel.update", "name": name, "html": html}, PANELS_GROUP)
+
+
+def remember_panel(name: str, html: str) -> None:
+    """Keep a panel's HTML that another process published (a web worker fed by Redis)."""
+    with _panels_lock:
+        _panel_cache[name] = html
+
+
+def panel_html(name: str) -> str:
+    with _panels_lock:
+        cached = _panel_cache.get(name)
+    if cached is not None:
+        return cached
+    return _render_panel(name) or ""
+
+
+def panel_names() -> list[str]:
+    with _panels_lock:
+        return list(_panels)
+
+
+def all_panels_html() -> list[str]:
+    """Every registered panel's HTML, in the order they were registered."""
+    return [html for name in panel_names() if (html := panel_html(name))]
+
+
+def _render_panel(name: str) -> str | None:
+    with _panels_lock:
+        render = _panels.get(name)
+    if render is None:
+        log.warning("no panel named %r", name)
+        return None
+    try:
+        return render()
+    except Exception:
+        # One broken panel must not take the page or the socket down with it.
+        log.exception("panel %r could not be rendered", name)
+        return None

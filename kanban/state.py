@@ -3,6 +3,10 @@
 In one process the watcher feeds it boards straight from the disk (`publish_board`). A web
 worker in another process fills it from channel-layer messages instead: a snapshot, then
 batches of events (`load_snapshot`, `apply_batch`). Readers only ever see whole boards.
+
+Every change gets the next sequence number and is kept for a while in `history` (the board
+before and after, the paths that changed, the feed before and after), so the web layer can
+render "from seq a to seq b" once and give the same bytes to every viewer that was at `a`.
 """
 
 from __future__ import annotations
@@ -29,22 +33,58 @@ from .scanner import LIMIT_KEY
 FEED_SIZE = 50
 # A watcher whose loop has not come round for this long is stuck (a blocking read, say).
 WATCHER_SILENT_SECONDS = 20.0
+HISTORY_SIZE = 256  # changes kept; a viewer further behind than this gets the whole state
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """An activity entry from another domain (an operation, an MCP server).
+
+    `attrs` are extra `data-*` attributes of the entry (e.g. `data-operation-id`), `link` an
+    optional URL the text links to.
+    """
+
+    kind: str
+    text: str
+    attrs: tuple[tuple[str, str], ...] = ()
+    link: str = ""
+    at: float = field(default_factory=time.time, compare=False)
 
 
 @dataclass
 class FeedEntry:
-    event: Event
+    event: Event | FeedItem
     number: int = 0  # increasing; pages know which entries they already have
     html: str | None = field(default=None, repr=False)  # rendered once, by the web layer
 
 
+@dataclass(frozen=True)
+class Change:
+    """One step of the live state: what a page at `seq - 1` must redraw to be at `seq`."""
+
+    seq: int
+    old: Board
+    new: Board
+    paths: tuple[str, ...]  # task and problem paths that may look different
+    feed_before: int  # the newest feed entry's number before this change
+    feed_after: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    seq: int
+    board: Board
+    feed_number: int
+
+
 class BoardState:
-    def __init__(self, feed_size: int = FEED_SIZE) -> None:
+    def __init__(self, feed_size: int = FEED_SIZE, history_size: int = HISTORY_SIZE) -> None:
         self.board: Board = EMPTY
         self.seq = 0
         # Tells a reconnecting page whether it saw this very server's state.
         self.boot_id = secrets.token_hex(4)
         self.feed: deque[FeedEntry] = deque(maxlen=feed_size)
+        self.history: deque[Change] = deque(maxlen=history_size)
         self.watcher = "stopped"  # running / polling / stopped
         self.waiting_for = ""  # the collab dir, while it does not exist
         self.watcher_seen = 0.0  # time.time() of the watcher's last completed cycle
@@ -74,6 +114,24 @@ class BoardState:
         with self._lock:
             return self.seq, self.board
 
+    def snapshot(self) -> Snapshot:
+        """The sequence number, its board and its newest feed entry, read together."""
+        with self._lock:
+            return Snapshot(self.seq, self.board, self.feed_number)
+
+    def changes_between(self, seq_from: int, seq_to: int) -> list[Change] | None:
+        """The changes leading from `seq_from` to `seq_to`, or None if they are no longer kept."""
+        with self._lock:
+            steps = [c for c in self.history if seq_from < c.seq <= seq_to]
+        if len(steps) != seq_to - seq_from:
+            return None
+        return steps
+
+    def feed_entries(self, after: int, upto: int) -> list[FeedEntry]:
+        """Entries numbered in (after, upto], newest first (those still kept)."""
+        with self._lock:
+            return [e for e in self.feed if after < e.number <= upto]
+
     @property
     def version(self) -> str:
         return f"{self.boot_id}-{self.seq}"
@@ -94,13 +152,43 @@ class BoardState:
             # The first board is a snapshot, not a burst of "created" news.
             events = diff(self.board, board, paths=paths) if self.ready else []
             changed = bool(events) or board.problems != self.board.problems or not self.ready
+            old = self.board
             # Even when nothing visible changed, keep the newest timestamps.
             self.board = board
             self.ready = True
             if changed:
-                self.seq += 1
-            self._add_to_feed(events)
+                self._record(old, board, events)
             return events, changed
+
+    def add_feed_item(self, item: FeedItem) -> int:
+        """Put another domain's entry on top of the feed; the sequence number it makes."""
+        with self._lock:
+            self._record(self.board, self.board, [], [item])
+            return self.seq
+
+    def _record(
+        self,
+        old: Board,
+        new: Board,
+        events: list[Event],
+        items: list[FeedItem] | None = None,
+    ) -> None:
+        feed_before = self.feed_number
+        self._add_to_feed(events)
+        for item in items or ():
+            self.feed_number += 1
+            self.feed.appendleft(FeedEntry(item, self.feed_number))
+        self.seq += 1
+        paths = {e.path for e in events} | {e.old_path for e in events if e.old_path}
+        if old.problems is not new.problems:
+            paths.update(
+                p
+                for p in old.problems.keys() | new.problems.keys()
+                if old.problems.get(p) != new.problems.get(p)
+            )
+        self.history.append(
+            Change(self.seq, old, new, tuple(sorted(paths)), feed_before, self.feed_number)
+        )
 
     def _add_to_feed(self, events: list[Event]) -> None:
         for event in events:
@@ -125,6 +213,7 @@ class BoardState:
         with self._lock:
             self.board = board_from_message(message["board"])
             self.seq = message["seq"]
+            self.history.clear()  # pages at an older seq must take the whole state
             self.ready = True
 
     def apply_batch(self, message: dict[str, Any]) -> bool:
@@ -132,19 +221,19 @@ class BoardState:
         with self._lock:
             if message["seq"] != self.seq + 1:
                 return False
+            old = self.board
             self.board = apply_events(self.board, message["events"], message["problems"])
-            self.seq = message["seq"]
-            self._add_to_feed(
-                [
-                    Event(
-                        e["kind"],
-                        e["task_id"],
-                        e["path"],
-                        e["old_path"],
-                        task_from_message(e["task"]) if e["task"] else None,
-                        e["at"],
-                    )
-                    for e in message["events"]
-                ]
-            )
+            events = [
+                Event(
+                    e["kind"],
+                    e["task_id"],
+                    e["path"],
+                    e["old_path"],
+                    task_from_message(e["task"]) if e["task"] else None,
+                    e["at"],
+                )
+                for e in message["events"]
+            ]
+            self._record(old, self.board, events)
+            assert self.seq == message["seq"]
             return True

@@ -33,6 +33,14 @@
   // per fragment here (events, settling), several fragments per move: we apply them directly,
   // with the same meaning, and let htmx process only the new elements. Under a burst, what
   // arrives within one frame is applied together.
+  //
+  // The contract (kanban/html.py OOB_FORMS names the same four): each top-level element of a
+  // message carries hx-swap-oob =
+  //   "true"             replace the element with the same id
+  //   "delete"           remove the element with the same id
+  //   "afterbegin:#id"   put its children on top of #id
+  //   "beforeend:#id"    put its children at the end of #id
+  // Anything else is a server bug: it is reported on the console and left out.
   var queued = [];
   var frameBooked = false;
   body.addEventListener("htmx:wsBeforeMessage", function (e) {
@@ -52,20 +60,28 @@
     queued = [];
     applyFragments(html);
   }
+  function applyInto(el, where, selector) {
+    var into = document.querySelector(selector);
+    if (!into) return;
+    var nodes = Array.prototype.slice.call(el.children);
+    if (where === "afterbegin") into.prepend.apply(into, nodes);
+    else into.append.apply(into, nodes);
+    nodes.forEach(function (n) { htmx.process(n); });
+  }
   function applyFragments(html) {
     var tpl = document.createElement("template");
     tpl.innerHTML = html;
     var focused = document.activeElement;
     Array.prototype.slice.call(tpl.content.children).forEach(function (el) {
-      var how = el.getAttribute("hx-swap-oob") || "true";
-      var colon = how.indexOf(":");
-      if (colon > 0) {
-        var into = document.querySelector(how.slice(colon + 1));
-        if (!into) return;
-        var nodes = Array.prototype.slice.call(el.children);
-        if (how.slice(0, colon) === "afterbegin") into.prepend.apply(into, nodes);
-        else into.append.apply(into, nodes);
-        nodes.forEach(function (n) { htmx.process(n); });
+      var how = el.getAttribute("hx-swap-oob");
+      var colon = how ? how.indexOf(":") : -1;
+      var where = colon > 0 ? how.slice(0, colon) : how;
+      if (colon > 0 && (where === "afterbegin" || where === "beforeend")) {
+        applyInto(el, where, how.slice(colon + 1));
+        return;
+      }
+      if (how !== "true" && how !== "delete") {
+        console.warn("dashboard: unknown hx-swap-oob form, fragment left out:", how, el.id);
         return;
       }
       var old = document.getElementById(el.id);

@@ -3,7 +3,7 @@ import os
 import time
 
 from kanban.agents import BUSY, IDLE, SILENT, agent_flows
-from kanban.board import Scanner
+from kanban.scanner import Scanner
 
 from ..factories import write_task
 

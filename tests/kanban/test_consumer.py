@@ -27,7 +27,7 @@ async def publish(state, board):
     events, changed = state.publish_board(board)
     if changed:
         await get_channel_layer().group_send(
-            runtime.BOARD_GROUP, {"type": "board.update", **state.batch_message(events)}
+            runtime.BOARD_GROUP, {"type": "board.update", "seq": state.seq}
         )
 
 
@@ -87,7 +87,7 @@ async def test_a_filtered_viewer_does_not_get_cards_outside_its_filter(state, co
     await ws.disconnect()
 
 
-async def test_a_client_that_missed_updates_gets_the_whole_board(state, collab):
+async def test_a_client_that_missed_an_update_gets_it_with_the_next_one(state, collab):
     scanner = Scanner(collab)
     state.publish_board(scanner.scan())
     ws = communicator(f"/dashboard?v={state.version}")
@@ -97,7 +97,38 @@ async def test_a_client_that_missed_updates_gets_the_whole_board(state, collab):
     write_task(collab, "inbox/b.yaml", id="b")
     await publish(state, scanner.scan())
     html = await ws.receive_from(timeout=5)
+    assert 'data-task-id="a"' in html and 'data-task-id="b"' in html
+    await ws.disconnect()
+
+
+async def test_a_client_further_behind_than_the_kept_changes_gets_the_whole_board(
+    monkeypatch, collab
+):
+    state = BoardState(history_size=1)
+    monkeypatch.setattr(runtime, "STATE", state)
+    scanner = Scanner(collab)
+    state.publish_board(scanner.scan())
+    ws = communicator(f"/dashboard?v={state.version}")
+    assert (await ws.connect())[0]
+    write_task(collab, "inbox/a.yaml", id="a")
+    state.publish_board(scanner.scan())  # its message is "lost", and so is its change
+    write_task(collab, "inbox/b.yaml", id="b")
+    await publish(state, scanner.scan())
+    html = await ws.receive_from(timeout=5)
     assert 'id="board"' in html and 'data-task-id="a"' in html and 'data-task-id="b"' in html
+    await ws.disconnect()
+
+
+async def test_a_page_rendered_a_few_changes_ago_gets_only_those_changes(state, collab):
+    scanner = Scanner(collab)
+    state.publish_board(scanner.scan())
+    page_version = state.version
+    write_task(collab, "inbox/a.yaml", id="a")
+    state.publish_board(scanner.scan())
+    ws = communicator(f"/dashboard?v={page_version}")
+    assert (await ws.connect())[0]
+    html = await ws.receive_from(timeout=5)
+    assert 'id="board"' not in html and 'data-task-id="a"' in html
     await ws.disconnect()
 
 

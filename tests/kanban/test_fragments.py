@@ -75,3 +75,71 @@ def test_an_emptied_group_is_deleted():
     new = board(task("assigned/ops/b.yaml", 1, agent="ops"))
     ops = plan(old, new, ["assigned/dev/a.yaml"], TaskFilter(), LIMITS)
     assert [op.kind for op in ops] == ["delete_group"]
+
+
+# --- the swapper's contract: what the server pushes uses only the four forms -------------
+
+
+def _pushed_messages(collab):
+    """Messages of every kind: a whole state, moves, a new agent, problems, feed, a panel."""
+    from kanban import html, runtime
+    from kanban.scanner import Scanner
+    from kanban.state import BoardState, FeedItem
+
+    from ..factories import move, write_task, write_text
+
+    state = BoardState()
+    write_task(collab, "assigned/dev/a.yaml", id="a")
+    write_task(collab, "assigned/dev/b.yaml", id="b")
+    scanner = Scanner(collab)
+    board = scanner.scan()
+    state.publish_board(board)
+    messages = list(html.full_state_messages(state, TaskFilter())[1])
+    steps = [
+        lambda: move(collab, "assigned/dev/a.yaml", "done/dev/a.yaml"),
+        lambda: write_task(collab, "assigned/ops/c.yaml", id="c"),
+        lambda: write_text(collab, "inbox/broken.yaml", "id: [x\n"),
+        lambda: (collab / "assigned/dev/b.yaml").unlink(),
+    ]
+    for step in steps:
+        step()
+        before = state.seq
+        board = scanner.scan(board)
+        state.publish_board(board)
+        for flt in (TaskFilter(), TaskFilter(agent="dev")):
+            messages += html.update_messages(state, before, state.seq, flt) or []
+    before = state.seq
+    state.add_feed_item(FeedItem("operation.started", "run"))
+    messages += html.update_messages(state, before, state.seq, TaskFilter()) or []
+    messages += html.pack([runtime.panel_html(html.COSTS_PANEL)])
+    return messages
+
+
+def test_pushed_fragments_use_only_the_four_forms_the_page_understands(collab):
+    from kanban import html
+
+    from .messages import top_level
+
+    seen = set()
+    for message in _pushed_messages(collab):
+        for tag, attrs in top_level(message):
+            how = attrs.get("hx-swap-oob")
+            form = how.split(":", 1)[0] if how else None
+            seen.add(form)
+            if form in (html.OOB_REPLACE, html.OOB_DELETE):
+                assert attrs.get("id"), f"<{tag}> {how} without an id"
+            else:
+                assert form in (html.OOB_PREPEND, html.OOB_APPEND), f"<{tag} {attrs}>"
+                assert how.split(":", 1)[1].startswith("#")
+    assert seen == {"true", "delete", "afterbegin"}  # beforeend: see test_messages
+
+
+def test_last_change_markup_lives_in_one_place():
+    from kanban import html
+
+    from ..factories import REPO
+
+    assert html.partial("last_change", {"changed_ids": "[]"}).count('id="last-change"') == 1
+    sources = [p.read_text() for p in (REPO / "kanban").glob("*.py")]
+    sources += [p.read_text() for p in (REPO / "templates").rglob("*.html")]
+    assert sum(s.count('id="last-change"') for s in sources) == 1

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 
@@ -105,3 +107,32 @@ def test_a_foreign_host_header_is_refused(board_state):
 )
 def test_unknown_and_malformed_paths_answer_4xx_never_500(client, board_state, path):
     assert 400 <= client.get(path).status_code < 500
+
+
+def test_show_all_leads_to_every_card_of_an_agent_with_an_awkward_name(
+    client, monkeypatch, tmp_path
+):
+    from html import unescape
+
+    from ..factories import write_task
+
+    collab = tmp_path / "collab"
+    for i in range(45):
+        write_task(collab, f"assigned/r&d+ops#1/t{i:02}.yaml", id=f"rd-{i}", title=f"T{i}")
+    write_task(collab, "assigned/r/other.yaml", id="other")
+    state = BoardState()
+    state.publish_board(Scanner(collab).scan())
+    monkeypatch.setattr(runtime, "STATE", state)
+    page = client.get("/").content.decode()
+    links = re.findall(r'<a class="more" href="([^"]+)">Show all 45</a>', page)
+    assert len(links) == 1
+    lane = client.get(unescape(links[0])).content.decode()
+    assert lane.count('data-task-id="rd-') == 45 and 'data-task-id="other"' not in lane
+
+
+def test_kanban_templates_link_by_url_name_not_by_hard_coded_path():
+    from ..factories import REPO
+
+    for name in ("board.html", "lane.html"):
+        text = (REPO / "templates" / "kanban" / name).read_text()
+        assert not re.search(r'(href|action)="/', text), name

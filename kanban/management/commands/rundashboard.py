@@ -152,7 +152,7 @@ class Command(BaseCommand):
         from dashboard_project import connections
         from dashboard_project.staticfiles import collect_if_stale
         from kanban import runtime
-        from kanban.events import TELEMETRY_UPDATED
+        from kanban.html import COSTS_PANEL
         from kanban.watcher import BoardWatcher
         from telemetry import service as telemetry
 
@@ -200,12 +200,7 @@ class Command(BaseCommand):
             _warm_up()
             watcher.wait_ready(timeout=60)
             runtime.freeze_long_lived_objects()
-            telemetry.start_watching(
-                lambda: runtime.send_to_group(
-                    {"type": "telemetry.update", "event": TELEMETRY_UPDATED},
-                    runtime.TELEMETRY_GROUP,
-                )
-            )
+            telemetry.start_watching(lambda: runtime.publish_panel(COSTS_PANEL))
             if config.demo:
                 from kanban.demo import Simulator
 
