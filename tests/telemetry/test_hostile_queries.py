@@ -52,7 +52,6 @@ def test_a_regex_lookup_is_refused_at_once_and_the_server_stays_up(tmp_path):
 @pytest.mark.parametrize(
     "query",
     [
-        REDOS,
         "raw_timestamp__iregex=a",
         "model_name__regex=a",
         "error_message__startswith=a",
