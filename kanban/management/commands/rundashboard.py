@@ -111,6 +111,7 @@ class Command(BaseCommand):
         from daphne.server import Server
 
         from dashboard_project.asgi import application
+        from dashboard_project.http_backpressure import HttpBackpressure
         from kanban import runtime
         from kanban.events import TELEMETRY_UPDATED
         from kanban.watcher import BoardWatcher
@@ -125,7 +126,7 @@ class Command(BaseCommand):
             ready_line += f"?token={settings.DASHBOARD_TOKEN}"
         failure: list[str] = []
 
-        class DashboardServer(Server):  # type: ignore[misc]
+        class DashboardServer(HttpBackpressure, Server):  # type: ignore[misc]
             def listen_success(self, listening_port: Any) -> None:
                 super().listen_success(listening_port)
                 print(f"Dashboard ready at {ready_line}", flush=True)
