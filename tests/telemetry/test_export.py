@@ -28,6 +28,7 @@ async def fresh_connection():
     """The async client runs views on asgiref's one shared thread, and the test client keeps
     Django from closing connections after a request: close that thread's telemetry connection
     so that each test reads its own file."""
+
     def close() -> None:
         connections[ALIAS].close()
 
@@ -63,7 +64,7 @@ async def test_the_list_exports_as_csv_with_its_filters(web, async_client, tmp_p
     response = await async_client.get(f"{LIST}export.csv?model=claude")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    assert 'attachment; filename="invocations.csv"' == response["Content-Disposition"]
+    assert response["Content-Disposition"] == 'attachment; filename="invocations.csv"'
     rows = list(csv.DictReader(io.StringIO(await body(response))))
     assert [(r["id"], r["model_name"], r["cost"], r["timestamp"]) for r in rows] == [
         ("3", "claude", "0.0", "2026-02-05T11:00:00+00:00"),
@@ -128,7 +129,9 @@ async def test_csv_cells_that_a_spreadsheet_would_run_are_defused(
         row("2026-02-04T11:00:00Z", 0.1, model="@SUM(A1)", tool="\tx", agent="\rx"),
     ]
     make(tmp_path, use_service, hostile)
-    rows = list(csv.DictReader(io.StringIO(await body(await async_client.get(f"{LIST}export.csv")))))
+    rows = list(
+        csv.DictReader(io.StringIO(await body(await async_client.get(f"{LIST}export.csv"))))
+    )
     by_id = {r["id"]: r for r in rows}
     assert (by_id["4"]["model_name"], by_id["4"]["tool_name"], by_id["4"]["agent_name"]) == (
         "'=cmd|' /C calc'!A0",

@@ -16,9 +16,7 @@ def big(tmp_path, use_service):
 
 
 @pytest.mark.parametrize("url", [f"{LIST}?q=nothing-matches", f"{LIST}export.csv?q=nothing"])
-def test_a_query_over_its_time_limit_answers_503_with_a_message(
-    web, client, settings, big, url
-):
+def test_a_query_over_its_time_limit_answers_503_with_a_message(web, client, settings, big, url):
     settings.DASHBOARD_QUERY_SECONDS = 0
     response = client.get(url)
     assert response.status_code == 503
