@@ -7,34 +7,41 @@ tables (every has_*_permission is answered here). Queries go to the read-only "t
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import display_for_field
+from django.contrib.admin.views.main import ALL_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR, ChangeList
 from django.core.paginator import Paginator
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
 from django.db.models import Q, QuerySet
-from django.http import (
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBadRequest,
-    StreamingHttpResponse,
-)
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
+from . import exports
 from . import service as telemetry
 from .aggregate import UNKNOWN
 from .db import ALIAS, ensure_configured
 from .models import Invocation
+from .query_deadline import QueryTooSlow, query_deadline
+
+SUMMARIES = ("model", "agent", "tool")
+# Stock admin pages that need the auth or content-type tables we keep empty: gone (404).
+DEAD_ROUTES = {"login", "logout", "password_change", "password_change_done", "view_on_site"}
+# What a malformed filter value raises from inside Django's ChangeList (finding 13).
+BAD_INPUT = (IncorrectLookupParameters, ValueError, OverflowError, IndexError, TypeError)
+
+
+class BadQuery(Exception):
+    """The request asks for something the list cannot do: answered 400 with this message."""
 
 
 class TelemetryAdminSite(admin.AdminSite):
@@ -43,6 +50,7 @@ class TelemetryAdminSite(admin.AdminSite):
     index_title = "Invocations, models and days"
     site_url = "/"  # "View site" goes back to the board
     index_template = "telemetry/admin/index.html"
+    app_index_template = "telemetry/admin/app_index.html"
     enable_nav_sidebar = False
 
     def has_permission(self, request: HttpRequest) -> bool:
@@ -52,58 +60,57 @@ class TelemetryAdminSite(admin.AdminSite):
         return super().admin_view(_guarded(view), cacheable)
 
     def get_urls(self) -> list:
+        safe = require_safe
         own = [
             path(
-                "models/",
-                self.admin_view(self.summary_view),
-                {"dimension": "model"},
-                name="telemetry_models",
-            ),
-            path(
-                "agents/",
-                self.admin_view(self.summary_view),
-                {"dimension": "agent"},
-                name="telemetry_agents",
-            ),
-            path(
-                "tools/",
-                self.admin_view(self.summary_view),
-                {"dimension": "tool"},
-                name="telemetry_tools",
-            ),
-            path("days/", self.admin_view(self.days_view), name="telemetry_days"),
-            path("export/stats.csv", self.admin_view(stats_csv), name="telemetry_stats_csv"),
-            path("export/stats.json", self.admin_view(stats_json), name="telemetry_stats_json"),
+                f"{dimension}s/",
+                self.admin_view(safe(self.summary_view)),
+                {"dimension": dimension},
+                name=f"telemetry_{dimension}s",
+            )
+            for dimension in SUMMARIES
         ]
-        return own + super().get_urls()
+        own += [
+            path("days/", self.admin_view(safe(self.days_view)), name="telemetry_days"),
+            path(
+                "export/stats.csv",
+                self.admin_view(safe(exports.stats_csv)),
+                name="telemetry_stats_csv",
+            ),
+            path(
+                "export/stats.json",
+                self.admin_view(safe(exports.stats_json)),
+                name="telemetry_stats_json",
+            ),
+        ]
+        stock = [p for p in super().get_urls() if getattr(p, "name", None) not in DEAD_ROUTES]
+        return own + stock
 
     def each_context(self, request: HttpRequest) -> dict:
         context = super().each_context(request)
-        context["stats"] = telemetry.get_stats()
+        stats = telemetry.get_stats()
+        context["stats"] = {**stats, "message": without_path(stats.get("message"))}
         context["time_zone"] = telemetry.service.time_zone
         return context
 
     def summary_view(self, request: HttpRequest, dimension: str) -> HttpResponse:
         stats = telemetry.get_stats()
-        rows = stats[dimension + "s"]
         if dimension == "agent" and not stats["has_agent"]:
             raise Http404("This telemetry schema has no agents.")
         changelist = reverse(f"{self.name}:telemetry_invocation_changelist")
-        from urllib.parse import urlencode
-
-        items = [
+        rows = [
             {
                 **row,
                 "name": row[dimension],
                 "href": f"{changelist}?{urlencode({dimension: row[dimension]})}",
             }
-            for row in rows
+            for row in stats[dimension + "s"]
         ]
         context = {
             **self.each_context(request),
             "title": f"Invocations per {dimension}",
             "dimension": dimension,
-            "rows": items,
+            "rows": rows,
         }
         return TemplateResponse(request, "telemetry/admin/summary.html", context)
 
@@ -111,18 +118,16 @@ class TelemetryAdminSite(admin.AdminSite):
         changelist = reverse(f"{self.name}:telemetry_invocation_changelist")
         days = sorted(telemetry.service.days().items(), reverse=True)
         page = Paginator(days, 100).get_page(request.GET.get("p"))
-        rows = []
-        for day, (cost, tokens, n) in page.object_list:
-            d = date.fromisoformat(day)
-            rows.append(
-                {
-                    "name": day,
-                    "cost": cost,
-                    "tokens": tokens,
-                    "invocations": n,
-                    "href": day_href(changelist, d),
-                }
-            )
+        rows = [
+            {
+                "name": day,
+                "cost": cost,
+                "tokens": tokens,
+                "invocations": n,
+                "href": day_href(changelist, date.fromisoformat(day)),
+            }
+            for day, (cost, tokens, n) in page.object_list
+        ]
         context = {
             **self.each_context(request),
             "title": "Invocations per day",
@@ -134,25 +139,42 @@ class TelemetryAdminSite(admin.AdminSite):
 
 
 def day_href(changelist: str, day: date) -> str:
+    """The list drilled down to one day (the figures' bar chart links the same way)."""
     return (
         f"{changelist}?timestamp__year={day.year}&timestamp__month={day.month}"
         f"&timestamp__day={day.day}"
     )
 
 
+def without_path(message: str | None) -> str | None:
+    """Viewers see the database's file name, never where it lives (finding 25)."""
+    path = telemetry.service.path
+    if not message or path is None:
+        return message
+    for shown in {str(path), str(path.resolve())}:
+        message = message.replace(shown, path.name)
+    return message
+
+
 def _guarded(view: Callable) -> Callable:
-    """Show dates in the dashboard's zone, and turn a missing, locked or corrupt file into a
-    page that says so (503) instead of a server error. Responses are rendered here, inside the
+    """Show dates in the dashboard's zone; give every query a time limit; turn a missing,
+    locked or corrupt file into a page that says so (503), and a request the list cannot
+    answer into a 400, instead of a server error. Responses are rendered here, inside the
     guard, because a TemplateResponse would otherwise run its queries after we returned."""
 
-    def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         ensure_configured()
         with timezone.override(telemetry.service.tz):
             try:
-                response = view(request, *args, **kwargs)
-                if isinstance(response, TemplateResponse) and not response.is_rendered:
-                    response.render()
+                with query_deadline():
+                    response = view(request, *args, **kwargs)
+                    if isinstance(response, TemplateResponse) and not response.is_rendered:
+                        response.render()
                 return response
+            except BadQuery as exc:
+                return refused(request, str(exc), 400)
+            except QueryTooSlow as exc:
+                return refused(request, str(exc), 503)
             except DatabaseError as exc:
                 return unavailable(request, exc)
 
@@ -161,16 +183,28 @@ def _guarded(view: Callable) -> Callable:
     return inner
 
 
+def refused(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    if request.path.endswith((".csv", ".json")):  # exports are fetched by scripts too
+        return HttpResponse(message + "\n", status=status, content_type="text/plain")
+    title = "Bad request" if status == 400 else "Query too slow"
+    return page(request, title, message, status)
+
+
 def unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
     svc = telemetry.service
-    text = str(exc)
+    name = svc.path.name if svc.path is not None else "telemetry database"
+    text = without_path(str(exc)) or ""
     if svc.path is not None and not svc.path.exists():
-        message, status = f"No data yet: there is no telemetry database at {svc.path}.", 200
+        message, status = f"No data yet: there is no telemetry database ({name}).", 200
     elif "locked" in text or "busy" in text:
         message, status = "The telemetry database is busy (locked by a writer); try again.", 503
     else:
-        message, status = f"The telemetry database {svc.path} cannot be read: {text}.", 503
-    context = {**site.each_context(request), "title": "Telemetry unavailable", "message": message}
+        message, status = f"The telemetry database ({name}) cannot be read: {text}.", 503
+    return page(request, "Telemetry unavailable", message, status)
+
+
+def page(request: HttpRequest, title: str, message: str, status: int) -> HttpResponse:
+    context = {**site.each_context(request), "title": title, "message": message}
     response = TemplateResponse(request, "telemetry/admin/unavailable.html", context, status=status)
     return response.render()
 
@@ -278,7 +312,11 @@ class InvocationAdmin(admin.ModelAdmin):
 
     @admin.display(description="cost (USD)", ordering="cost")
     def cost_usd(self, obj: Invocation) -> str:
-        return f"${obj.cost:.6f}"
+        # The file may hold text or a BLOB here (SQLite does not enforce REAL): show a dash.
+        cost = obj.cost
+        if isinstance(cost, (int, float)) and not isinstance(cost, bool) and math.isfinite(cost):
+            return f"${cost:.6f}"
+        return "—"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # Explicit, as in Django's multi-database admin recipe: works with or without the router.
@@ -336,15 +374,12 @@ class InvocationAdmin(admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         own = [
             path(
-                "export.csv",
-                self.admin_site.admin_view(self.export_csv),
-                name="{}_{}_export_csv".format(*info),
-            ),
-            path(
-                "export.json",
-                self.admin_site.admin_view(self.export_json),
-                name="{}_{}_export_json".format(*info),
-            ),
+                f"export.{kind}",
+                self.admin_site.admin_view(require_safe(self.export)),
+                {"kind": kind},
+                name="{}_{}_export_{}".format(*info, kind),
+            )
+            for kind in ("csv", "json")
         ]
         return own + super().get_urls()
 
@@ -353,11 +388,33 @@ class InvocationAdmin(admin.ModelAdmin):
         extra = {"export_query": f"?{query}" if query else "", **(extra_context or {})}
         return super().changelist_view(request, extra)
 
-    # -- export (FR-C2): exactly the list on screen, every page of it -------------------
-    def _filtered(self, request: HttpRequest) -> QuerySet:
-        cl = self.get_changelist_instance(request)
-        return cl.get_queryset(request)
+    # -- what the list accepts (finding 1) ------------------------------------------------
+    def accepted_parameters(self, request: HttpRequest) -> list[str]:
+        filters = [f.parameter_name for f in self.get_list_filter(request)]
+        dates = [f"{self.date_hierarchy}__{part}" for part in ("year", "month", "day")]
+        return [*filters, *dates, SEARCH_VAR, ORDER_VAR, PAGE_VAR, ALL_VAR]
 
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # Our own filters only (never a field lookup), should the allow-list ever be bypassed.
+        return lookup in self.accepted_parameters(request)  # type: ignore[arg-type]
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        """Only the list's own parameters, and a clear 400 for values Django chokes on:
+        Django's admin accepts any lookup on any field (`__regex` runs Python's `re` under
+        the GIL for hours) and lets a year-9999 drill-down overflow into a 500."""
+        accepted = self.accepted_parameters(request)
+        unknown = sorted(set(request.GET) - set(accepted))
+        if unknown:
+            raise BadQuery(
+                f"Unknown parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+                f"The list accepts only: {', '.join(accepted)}."
+            )
+        try:
+            return super().get_changelist_instance(request)
+        except BAD_INPUT as exc:
+            raise BadQuery(f"This filter cannot be applied: {exc or 'invalid value'}.") from exc
+
+    # -- export (FR-C2): exactly the list on screen, every page of it -------------------
     def _export_fields(self) -> list[str]:
         fields = list(EXPORT_FIELDS)
         if not self._has_agent():
@@ -366,96 +423,10 @@ class InvocationAdmin(admin.ModelAdmin):
             fields = [f for f in fields if f not in ("invocation_id", "error_message")]
         return fields
 
-    def export_csv(self, request: HttpRequest) -> HttpResponse:
-        try:
-            qs = self._filtered(request)
-        except IncorrectLookupParameters:
-            return HttpResponseBadRequest("Unknown filter.")
-        fields = self._export_fields()
-
-        def lines() -> Iterator[str]:
-            buffer = _Echo()
-            writer = csv.writer(buffer)
-            yield writer.writerow(fields)
-            for row in qs.values_list(*fields).iterator(chunk_size=2000):
-                yield writer.writerow([_plain(v) for v in row])
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="invocations.csv"'
-        return response
-
-    def export_json(self, request: HttpRequest) -> HttpResponse:
-        try:
-            qs = self._filtered(request)
-        except IncorrectLookupParameters:
-            return HttpResponseBadRequest("Unknown filter.")
-        fields = self._export_fields()
-
-        def chunks() -> Iterator[str]:
-            yield "["
-            first = True
-            for row in qs.values(*fields).iterator(chunk_size=2000):
-                yield ("" if first else ",\n") + json.dumps(row, cls=DjangoJSONEncoder)
-                first = False
-            yield "]\n"
-
-        response = StreamingHttpResponse(chunks(), content_type="application/json")
-        response["Content-Disposition"] = 'attachment; filename="invocations.json"'
-        return response
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _plain(value: object) -> object:
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-# -- summary figures export --------------------------------------------------------------
-def stats_json(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(
-        json.dumps(telemetry.get_stats(), indent=2, cls=DjangoJSONEncoder),
-        content_type="application/json",
-    )
-    response["Content-Disposition"] = 'attachment; filename="telemetry-stats.json"'
-    return response
-
-
-def stats_csv(request: HttpRequest) -> HttpResponse:
-    """One flat table: section, key, invocations, tokens, cost (USD)."""
-    stats = telemetry.get_stats()
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="telemetry-stats.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["section", "key", "invocations", "tokens", "cost_usd"])
-    writer.writerow(["total", "all", stats["invocations"], stats["tokens"], stats["cost"]["total"]])
-    writer.writerow(
-        [
-            "today",
-            stats["daily"][-1]["date"],
-            stats["today"]["invocations"],
-            stats["today"]["tokens"],
-            stats["cost"]["today"],
-        ]
-    )
-    month = stats["daily"][-1]["date"][:7]
-    writer.writerow(["month", month, "", "", stats["cost"]["month"]])
-    for key, value in (
-        ("avg_cost_per_invocation", stats["avg_cost"]),
-        ("cost_velocity_24h", stats["cost_velocity"]),
-        ("latency_avg_ms", stats["latency_ms"]["avg"]),
-        ("latency_p95_ms", stats["latency_ms"]["p95"]),
-        ("success_rate", stats["success_rate"]),
-    ):
-        writer.writerow(["metric", key, "", "", "" if value is None else value])
-    for section, key in (("model", "models"), ("agent", "agents"), ("tool", "tools")):
-        for row in stats[key]:
-            writer.writerow([section, row[section], row["invocations"], row["tokens"], row["cost"]])
-    for row in stats["daily"]:
-        writer.writerow(["day", row["date"], row["invocations"], row["tokens"], row["cost"]])
-    return response
+    def export(self, request: HttpRequest, kind: str) -> HttpResponseBase:
+        changelist = self.get_changelist_instance(request)
+        queryset = changelist.get_queryset(request)
+        return exports.invocations(request, queryset, self._export_fields(), kind)
 
 
 site = TelemetryAdminSite(name="telemetry")

@@ -7,8 +7,8 @@ import pytest
 from channels.layers import get_channel_layer
 
 from kanban import html, runtime
-from kanban.scanner import Scanner
 from kanban.filters import TaskFilter
+from kanban.scanner import Scanner
 from kanban.state import BoardState
 
 from ..factories import write_task, write_text

@@ -159,3 +159,28 @@ def test_the_date_drill_down_offers_years_months_and_days(web, client, tmp_path,
     assert "timestamp__month=2" in year and "February 2026" in year
     month = client.get(f"{LIST}?timestamp__year=2026&timestamp__month=2").content.decode()
     assert "February 1</a>" in month and "February 6</a>" in month
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/telemetry/",
+        LIST,
+        f"{LIST}?model=claude",
+        f"{LIST}2/change/",
+        "/telemetry/models/",
+        "/telemetry/agents/",
+        "/telemetry/tools/",
+        "/telemetry/days/",
+        f"{LIST}export.csv",
+        f"{LIST}export.json",
+        "/telemetry/export/stats.csv",
+        "/telemetry/export/stats.json",
+    ],
+)
+def test_head_answers_like_get_without_a_body(web, client, llm_db, url):
+    get, head = client.get(url), client.head(url)
+    assert head.status_code == get.status_code == 200
+    assert head["Content-Type"] == get["Content-Type"]
+    assert head.get("Content-Disposition") == get.get("Content-Disposition")
+    assert head.content == b""

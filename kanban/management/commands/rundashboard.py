@@ -150,6 +150,7 @@ class Command(BaseCommand):
         from django.utils.module_loading import import_string
 
         from dashboard_project import connections
+        from dashboard_project.http_backpressure import HttpBackpressure
         from dashboard_project.staticfiles import collect_if_stale
         from kanban import runtime
         from kanban.html import COSTS_PANEL
@@ -167,7 +168,7 @@ class Command(BaseCommand):
             ready_line += f"?token={config.token}"
         failure: list[str] = []
 
-        class DashboardServer(Server):  # type: ignore[misc]
+        class DashboardServer(HttpBackpressure, Server):  # type: ignore[misc]
             # daphne's `run()` makes its HTTP factory, then listens on `self.http_factory`:
             # the setter is where the connection limits go in, before anything is accepted.
             @property
