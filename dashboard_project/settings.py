@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "template_partials",
     "kanban",
     "telemetry",
+    "mcp_servers",
 ]
 
 MIDDLEWARE = [

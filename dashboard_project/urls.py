@@ -3,4 +3,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("kanban.urls")),
     path("", include("telemetry.urls")),
+    path("", include("mcp_servers.urls")),
 ]
