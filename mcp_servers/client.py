@@ -23,6 +23,8 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+from telemetry.masking import mask_secrets
+
 from .config import ServerDefinition
 from .status import ToolInfo, tools_from
 
@@ -214,6 +216,15 @@ async def probe(defn: ServerDefinition, startup_timeout: float) -> ProbeResult:
                 step.name = "list tools"
                 with anyio.fail_after(defn.health_check.timeout_seconds):
                     tools = await list_tools(session)
+        if listener.garbage_lines:
+            # Our client skips such lines; stricter clients fail on the first one.
+            return ProbeResult(
+                ok=False,
+                latency_ms=latency,
+                tools=tools,
+                error=garbage_note(listener),
+                stderr=lines,
+            )
         return ProbeResult(ok=True, latency_ms=latency, tools=tools, stderr=lines)
     except Exception as exc:
         if capture is not None:
@@ -223,6 +234,14 @@ async def probe(defn: ServerDefinition, startup_timeout: float) -> ProbeResult:
     finally:
         if capture is not None:
             capture.close()
+
+
+def garbage_note(listener: Listener) -> str:
+    first = f" (first: {mask_secrets(listener.garbage)})" if listener.garbage else ""
+    return (
+        f"it writes text that is not JSON-RPC on stdout ({listener.garbage_lines} line(s)"
+        f"{first}); stdout is reserved for the protocol and strict clients fail on it"
+    )
 
 
 def leaf_errors(exc: BaseException) -> list[BaseException]:

@@ -38,6 +38,7 @@ from .client import (
     ProbeResult,
     Step,
     describe_error,
+    garbage_note,
     health_check,
     list_tools,
     open_session,
@@ -92,6 +93,7 @@ class ServerRunner:
         self.done = anyio.Event()
         self.process: psutil.Process | None = None
         self.backoff = Backoff()
+        self._leak_note: str | None = None
 
     # -- control, from the supervisor's loop -----------------------------------------------
     def check_now(self) -> None:
@@ -174,9 +176,9 @@ class ServerRunner:
     def _apply_probe(self, result: ProbeResult, ok_status: Status, bad_status: Status) -> None:
         self.state.stderr.extend(result.stderr)
         self._record_check(result.ok, result.latency_ms, "ok" if result.ok else result.error or "")
-        if result.ok:
-            assert result.tools is not None
+        if result.tools is not None:
             self._tools_seen(result.tools)
+        if result.ok:
             self._set(status=ok_status, error=None)
         else:
             self._set(status=bad_status, error=result.error)
@@ -219,6 +221,7 @@ class ServerRunner:
         defn = self.defn
         settings = self.settings
         self._set(status="starting", error=None)
+        self._leak_note = None
         capture = StderrCapture(self.state.stderr.append)
         listener = Listener(on_tools_changed=self.check_now)
         step = Step()
@@ -238,7 +241,7 @@ class ServerRunner:
                 self.state.started_at = time.time()
                 self._record_check(True, None, "started")
                 self._tools_seen(tools)
-                self._set(status="running", error=None)
+                self._set(status="running", error=self._warning(listener))
                 self._feed(
                     "mcp.server.started",
                     f"started (pid {self.state.pid})" if self.state.pid else "started",
@@ -262,6 +265,14 @@ class ServerRunner:
             self.process = None
             capture.close()
 
+    def _warning(self, listener: Listener) -> str | None:
+        """What a running server should still show: a leak, or garbage on stdout."""
+        if self._leak_note:
+            return self._leak_note
+        if listener.garbage_lines:
+            return garbage_note(listener)
+        return None
+
     async def _watch_process(self) -> str:
         proc = self.process
         if proc is None:  # not found (it exited at once, or a platform without environ)
@@ -279,10 +290,13 @@ class ServerRunner:
                 last_sample = now
                 rss, cpu = sampler.sample()
                 baseline = rss if baseline is None else baseline
-                note = self.state.error
                 if rss >= baseline * LEAK_FACTOR and rss - baseline >= LEAK_MIN_MB:
-                    note = f"memory grew from {baseline:.0f} MB to {rss:.0f} MB since it started"
-                self._set(rss_mb=rss, cpu_pct=cpu, error=note)
+                    self._leak_note = (
+                        f"memory grew from {baseline:.0f} MB to {rss:.0f} MB since it started"
+                    )
+                    if self.state.status == "running":
+                        self.state.error = self._leak_note
+                self._set(rss_mb=rss, cpu_pct=cpu)
             await anyio.sleep(WATCH_INTERVAL_S)
 
     async def _check_loop(self, session: ClientSession, listener: Listener) -> str:
@@ -310,5 +324,4 @@ class ServerRunner:
             failures = 0
             self._record_check(True, latency, "ok")
             self._tools_seen(tools)
-            keep = self.state.error if (self.state.error or "").startswith("memory grew") else None
-            self._set(status="running", error=keep)
+            self._set(status="running", error=self._warning(listener))
