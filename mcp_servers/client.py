@@ -199,9 +199,10 @@ async def probe(defn: ServerDefinition, startup_timeout: float) -> ProbeResult:
     try:
         if capture is not None:
             await capture.start()
-        # The outer bound covers a transport that hangs while closing (HTTP only: the stdio
-        # transport's own shutdown is shielded and bounded by the SDK).
-        with anyio.fail_after(startup_timeout + defn.health_check.timeout_seconds + 5):
+        # One scope bounds connecting and initializing by the startup timeout, then is pushed
+        # back for the check and the close (an HTTP transport can hang while closing; the
+        # stdio one's shutdown is shielded and bounded by the SDK).
+        with anyio.fail_after(startup_timeout) as deadline:
             async with open_session(
                 defn,
                 listener,
@@ -210,8 +211,8 @@ async def probe(defn: ServerDefinition, startup_timeout: float) -> ProbeResult:
                 http_timeout=startup_timeout,
             ) as session:
                 step.name = "initialize"
-                with anyio.fail_after(startup_timeout):
-                    await session.initialize()
+                await session.initialize()
+                deadline.deadline = anyio.current_time() + 2 * defn.health_check.timeout_seconds + 5
                 latency = await health_check(session, defn, step)
                 step.name = "list tools"
                 with anyio.fail_after(defn.health_check.timeout_seconds):
@@ -280,8 +281,8 @@ def describe_error(
     if isinstance(first, PermissionError):
         return f"permission denied running {defn.command}"
     if isinstance(first, TimeoutError):
-        if step.name == "initialize" and startup_timeout is not None:
-            return f"no answer to initialize within {startup_timeout:g} s{garbage}{last_stderr}"
+        if step.name in ("connect", "initialize") and startup_timeout is not None:
+            return f"no answer to {step.name} within {startup_timeout:g} s{garbage}{last_stderr}"
         return (
             f"no answer to {step.name} within {defn.health_check.timeout_seconds:g} s"
             f"{garbage}{last_stderr}"
