@@ -156,6 +156,7 @@ class MCPService:
             self._task_group = tg
             self._portal = portal
             await self._reload()
+            self._publish()  # readers see every defined server as soon as start() returns
             tg.start_soon(self._publisher)
             tg.start_soon(self._watch_config)
             self._ready.set()
