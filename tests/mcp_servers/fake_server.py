@@ -1,8 +1,8 @@
 """A real MCP server (the official SDK's MCPServer) that misbehaves on request, for the tests.
 
-    python fake_server.py [--tools N] [--slow-tool S] [--crash-after S] [--exit-at-once]
-                          [--garbage] [--hang] [--add-tool-after S] [--leak-mb N]
-                          [--http PORT] [--stderr TEXT]
+python fake_server.py [--tools N] [--slow-tool S] [--crash-after S] [--exit-at-once]
+                      [--garbage] [--hang] [--add-tool-after S] [--leak-mb N]
+                      [--http PORT] [--stderr TEXT]
 """
 
 from __future__ import annotations

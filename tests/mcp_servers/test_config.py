@@ -1,4 +1,4 @@
-"""Definitions from .mcp.json and config/mcp_servers.yaml: good entries load, bad ones are listed."""
+"""Definitions from .mcp.json and mcp_servers.yaml: good entries load, bad ones are listed."""
 
 import json
 from pathlib import Path
@@ -154,7 +154,11 @@ def test_env_and_header_values_never_appear_in_reprs_or_reasons(tmp_path):
         tmp_path,
         {
             "ok": {"command": "x", "env": {"API_KEY": SECRET}},
-            "web": {"type": "http", "url": "https://u:pw@h.example/mcp?k=1", "headers": {"A": SECRET}},
+            "web": {
+                "type": "http",
+                "url": "https://u:pw@h.example/mcp?k=1",
+                "headers": {"A": SECRET},
+            },
             "bad": {"command": "x", "env": {"API_KEY": [SECRET]}},
         },
     )

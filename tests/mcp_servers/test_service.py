@@ -174,9 +174,11 @@ def test_unmanaged_servers_are_probed_and_each_gets_its_own_status(start_service
         }
     )
     snap = run.until(
-        lambda s: s.server("works").status == "available"
-        and s.server("missing").status == "broken"
-        and s.server("refused").status == "unreachable"
+        lambda s: (
+            s.server("works").status == "available"
+            and s.server("missing").status == "broken"
+            and s.server("refused").status == "unreachable"
+        )
     )
     assert snap.server("missing").error == "command not found: no-such-mcp-server-xyz"
     assert snap.server("refused").error.startswith("cannot connect to")
