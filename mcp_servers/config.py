@@ -351,6 +351,20 @@ def _optional_str(value: Any, key: str) -> str | None:
     return value
 
 
+def check_path(path: Path) -> Path:
+    """A path given with `--mcp-config`: it must exist and be read (the defaults may be absent).
+
+    Raises ValueError with a one-line reason, for the command to print.
+    """
+    try:
+        _read(path)
+    except FileNotFoundError:
+        raise ValueError(f"--mcp-config {path}: no such file") from None
+    except ValueError as exc:
+        raise ValueError(f"--mcp-config {path}: {exc}") from None
+    return path
+
+
 def signature(paths: Iterable[Path]) -> tuple[tuple[str, float, int] | None, ...]:
     """What changes when a config file is edited, created or removed: polled to reload live."""
     out: list[tuple[str, float, int] | None] = []

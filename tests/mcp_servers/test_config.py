@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 
-from mcp_servers.config import Settings, load, signature
+import pytest
+
+from mcp_servers.config import Settings, check_path, load, signature
 
 SECRET = "sk-live-0123456789abcdef"
 
@@ -179,3 +181,12 @@ def test_the_signature_changes_when_a_file_is_edited_created_or_removed(tmp_path
     assert signature([path]) != created
     path.unlink()
     assert signature([path]) == before
+
+
+def test_an_explicit_config_path_must_exist_and_parse(tmp_path):
+    good = mcp_json(tmp_path, {"a": {"command": "a"}})
+    assert check_path(good) == good
+    with pytest.raises(ValueError, match="no such file"):
+        check_path(tmp_path / "nope.yaml")
+    with pytest.raises(ValueError, match="not valid YAML"):
+        check_path(write(tmp_path / "bad.yaml", "a: [b\n"))
