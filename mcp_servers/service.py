@@ -70,6 +70,7 @@ class MCPService:
         self._defs = Definitions()
         self._states: dict[str, ServerState] = {}
         self._runners: dict[str, ServerRunner] = {}
+        self._locks: dict[str, anyio.Lock] = {}  # one action at a time per server
         self._dirty: anyio.Event | None = None
         self._stopping: anyio.Event | None = None
         self._task_group: anyio.abc.TaskGroup | None = None
@@ -86,6 +87,7 @@ class MCPService:
             if self._thread is not None:
                 raise RuntimeError("the MCP service is already running")
             self._paths = [Path(p) for p in config_paths]
+            self._defs, self._states, self._runners, self._locks = Definitions(), {}, {}, {}
             self._on_change = on_change or (lambda: None)
             self._on_feed = on_feed or (lambda item: None)
             self._ready.clear()
@@ -212,7 +214,9 @@ class MCPService:
         assert tg is not None
         for name in list(self._runners):
             if name not in defs.servers:
-                tg.start_soon(self._remove, name)
+                # Forget it now, so a quick re-add starts afresh; stop it in the background.
+                self._states.pop(name, None)
+                tg.start_soon(self._retire, self._runners.pop(name))
         for name, defn in defs.servers.items():
             before = old.servers.get(name)
             if before is None:
@@ -229,22 +233,29 @@ class MCPService:
                 tg.start_soon(self._replace, defn, "managed" if keep else "probe")
         self._mark_dirty()
 
-    async def _remove(self, name: str) -> None:
-        runner = self._runners.pop(name, None)
-        if runner is not None:
-            await runner.cancel()
-            if runner.mode == "managed":
-                self._on_feed_safe(
-                    FeedItem("mcp.server.stopped", name, "stopped: removed from the config")
-                )
-        self._states.pop(name, None)
-        self._mark_dirty()
+    def _server_lock(self, name: str) -> anyio.Lock:
+        return self._locks.setdefault(name, anyio.Lock())
+
+    async def _retire(self, runner: ServerRunner) -> None:
+        """End a server removed from the config (its state is already gone)."""
+        await runner.cancel()
+        if runner.mode == "managed":
+            item = FeedItem(
+                "mcp.server.stopped", runner.defn.name, "stopped: removed from the config"
+            )
+            self._on_feed_safe(item)
 
     async def _replace(self, defn: ServerDefinition, mode: Mode) -> None:
+        async with self._server_lock(defn.name):
+            await self._replace_locked(defn, mode)
+
+    async def _replace_locked(self, defn: ServerDefinition, mode: Mode) -> None:
         runner = self._runners.get(defn.name)
         if runner is not None:
             await runner.cancel()
-        state = self._states[defn.name]
+        state = self._states.get(defn.name)
+        if state is None or self._defs.servers.get(defn.name) is not defn:
+            return  # removed or changed again meanwhile: the later reload decides
         state.transport, state.target = defn.transport, mask_secrets(defn.display_target)
         await self._launch(defn, mode)
 
@@ -282,6 +293,10 @@ class MCPService:
         return True
 
     async def _do(self, name: str, action: Action) -> None:
+        async with self._server_lock(name):
+            await self._do_locked(name, action)
+
+    async def _do_locked(self, name: str, action: Action) -> None:
         defn = self._defs.servers.get(name)
         runner = self._runners.get(name)
         state = self._states.get(name)

@@ -260,3 +260,21 @@ def test_the_panel_is_one_out_of_band_element_with_rows_and_buttons(start_servic
     web = html.split('data-mcp-server="web"')[1].split("</tr>")[0]
     assert "data-action" not in web
     assert "<script" not in html and " onclick" not in html
+
+
+def test_actions_pressed_in_quick_succession_are_applied_in_order(start_service):
+    run = start_service({"ok": fake_entry(auto_start=True)})
+    run.until(run.status_is("ok", "running"))
+    run.svc.request("ok", "stop")
+    run.svc.request("ok", "start")
+    view = run.until(lambda s: s.server("ok").managed and s.server("ok").status == "running")
+    assert view.server("ok").pid is not None
+
+
+def test_the_service_starts_again_after_a_stop(start_service):
+    run = start_service({"missing": {"command": "no-such-mcp-server-xyz"}})
+    run.until(run.status_is("missing", "broken"))
+    run.svc.stop()
+    assert run.svc.snapshot().servers == ()
+    run.svc.start([run.path])
+    run.until(run.status_is("missing", "broken"))
