@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -207,6 +208,7 @@ async def probe(defn: ServerDefinition, startup_timeout: float) -> ProbeResult:
                 defn,
                 listener,
                 errlog=capture.writer if capture else None,
+                marker=uuid.uuid4().hex,  # so a stop of the dashboard can find and end it
                 on_spawned=capture.spawned if capture else None,
                 http_timeout=startup_timeout,
             ) as session:

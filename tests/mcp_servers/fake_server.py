@@ -2,7 +2,7 @@
 
 python fake_server.py [--tools N] [--slow-tool S] [--crash-after S] [--exit-at-once]
                       [--garbage] [--hang] [--add-tool-after S] [--leak-mb N]
-                      [--http PORT] [--stderr TEXT]
+                      [--http PORT] [--stderr TEXT] [--stubborn]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--leak-mb", type=float, default=0.0, help="MB to grow by per second")
     parser.add_argument("--http", type=int, default=0)
     parser.add_argument("--stderr", default="")
+    parser.add_argument("--stubborn", action="store_true", help="ignore SIGTERM and stdin's close")
     opts = parser.parse_args()
 
     if opts.stderr:
@@ -92,6 +93,12 @@ def main() -> None:
                 time.sleep(1)
 
         threading.Thread(target=leak, daemon=True).start()
+
+    if opts.stubborn:
+        import signal
+
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        threading.Thread(target=time.sleep, args=(3600,)).start()  # keeps the process alive
 
     if opts.http:
         app.run("streamable-http", host="127.0.0.1", port=opts.http)

@@ -278,3 +278,16 @@ def test_the_service_starts_again_after_a_stop(start_service):
     assert run.svc.snapshot().servers == ()
     run.svc.start([run.path])
     run.until(run.status_is("missing", "broken"))
+
+
+def test_a_server_ignoring_stdin_and_sigterm_is_killed_at_the_shutdown_timeout(
+    start_service, caplog
+):
+    caplog.set_level(logging.WARNING, logger="mcp_servers")
+    run = start_service(
+        {"stubborn": fake_entry("--stubborn", auto_start=True)}, shutdown_timeout_seconds=1
+    )
+    pid = run.until(run.status_is("stubborn", "running")).server("stubborn").pid
+    run.svc.stop()
+    assert f"killing pid {pid}, still running at shutdown" in caplog.text
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
