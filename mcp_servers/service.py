@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 import anyio.from_thread
@@ -25,10 +25,12 @@ import anyio.to_thread
 
 from telemetry.masking import mask_secrets
 
-from . import config, processes
+from . import config
 from .config import Definitions, Problem, ServerDefinition, Settings
 from .status import FeedItem, RestartRecord, ServerState, ServerView, now_utc
-from .supervisor import Hooks, Mode, ServerRunner
+
+if TYPE_CHECKING:  # the SDK takes ~1 s to import: only the supervisor thread needs it
+    from .supervisor import Mode, ServerRunner
 
 log = logging.getLogger("mcp_servers")
 
@@ -171,6 +173,8 @@ class MCPService:
         self._stopping.set()
 
     async def _shutdown_servers(self) -> None:
+        from . import processes
+
         timeout = self._defs.settings.shutdown_timeout_seconds
         runners = list(self._runners.values())
         managed = [r for r in runners if r.mode == "managed"]
@@ -260,6 +264,8 @@ class MCPService:
         await self._launch(defn, mode)
 
     async def _launch(self, defn: ServerDefinition, mode: Mode) -> None:
+        from .supervisor import Hooks, ServerRunner
+
         state = self._states[defn.name]
         state.managed = mode == "managed"
         if mode != "managed":
