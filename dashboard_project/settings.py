@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "template_partials",
     "kanban",
     "telemetry",
+    "mcp_servers",
 ]
 
 MIDDLEWARE = [
@@ -214,5 +215,9 @@ LOGGING = {
     "loggers": {
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
+        # The MCP SDK and its HTTP client log every request and reconnect at INFO (URLs
+        # included): one line per health check is noise, and a URL may carry a key.
+        "httpx2": {"level": "WARNING"},
+        "mcp": {"level": "WARNING"},
     },
 }

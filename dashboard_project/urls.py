@@ -4,4 +4,5 @@ urlpatterns = [
     path("", include("kanban.urls")),
     path("", include("telemetry.urls")),
     path("", include("telemetry.operations.urls")),
+    path("", include("mcp_servers.urls")),
 ]
