@@ -1,7 +1,7 @@
 """MCP servers over HTTP: GET /api/mcp, POST /api/mcp/<name>/<action>, the /mcp/ page.
 
 Actions name a server from the definitions and one of four fixed verbs; nothing from the
-request is ever run. CSRF is checked by the global middleware (these views are not exempt).
+request is ever run. Actions go through `action_view`: token, exact Origin, CSRF.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ import logging
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_safe
 from django_htmx.middleware import HtmxDetails
+
+from dashboard_project.actions import action_view
 
 from . import html, service
 
@@ -22,7 +24,7 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-@require_GET
+@require_safe
 def api_mcp(request: HttpRequest) -> JsonResponse:
     snap = service.SERVICE.snapshot()
     return JsonResponse(
@@ -35,7 +37,7 @@ def api_mcp(request: HttpRequest) -> JsonResponse:
     )
 
 
-@require_POST
+@action_view
 def mcp_action(request: HttpRequest, name: str, action: service.Action) -> JsonResponse:
     try:
         known = service.SERVICE.request(name, action)
@@ -47,7 +49,7 @@ def mcp_action(request: HttpRequest, name: str, action: service.Action) -> JsonR
     return JsonResponse({"accepted": True, "server": name, "action": action}, status=202)
 
 
-@require_GET
+@require_safe
 def mcp_page(request: HtmxHttpRequest) -> HttpResponse:
     ctx = html.context(service.SERVICE.snapshot())
     if request.htmx:  # the page's own 5 s refresh of the details
