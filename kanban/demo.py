@@ -204,6 +204,13 @@ TARGET_ASSIGNED = 8
 MAX_DONE = 24
 
 
+def create_mcp_config(base: Path) -> Path:
+    """Tiny MCP servers written with the SDK (healthy, slow, flaky), managed by the dashboard."""
+    from mcp_servers.demo import demo_config
+
+    return demo_config(base)
+
+
 class Simulator:
     """Agents at work in a steady state: tasks keep arriving, moving and finishing.
 

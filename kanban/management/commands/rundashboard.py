@@ -121,6 +121,8 @@ class Command(BaseCommand):
 
                 demo_dir = Path(tempfile.mkdtemp(prefix="dashboard-demo-"))
                 collab, telemetry_db = demo.create_workspace(demo_dir)
+                options["events_dir"] = str(demo_dir / "events")
+                options["mcp_config"] = [str(demo.create_mcp_config(demo_dir))]
             else:
                 collab = Path(options["collab_dir"] or settings.DASHBOARD_COLLAB_DIR)
                 telemetry_db = Path(options["telemetry_db"] or settings.DASHBOARD_TELEMETRY_DB)
@@ -152,7 +154,7 @@ class Command(BaseCommand):
         from dashboard_project import connections
         from dashboard_project.http_backpressure import HttpBackpressure
         from dashboard_project.staticfiles import collect_if_stale
-        from kanban import runtime
+        from kanban import composition, runtime
         from kanban.html import COSTS_PANEL
         from kanban.watcher import BoardWatcher
         from telemetry import service as telemetry
@@ -162,7 +164,8 @@ class Command(BaseCommand):
         watcher = BoardWatcher(
             collab, runtime.publish_board, runtime.set_watcher_mode, force_polling=config.polling
         )
-        simulator = None
+        simulator: Any = None
+        operations_demo: Any = None
         ready_line = f"http://{_url_host(host)}:{port}/"
         if config.token and config.demo:
             ready_line += f"?token={config.token}"
@@ -202,11 +205,17 @@ class Command(BaseCommand):
             watcher.wait_ready(timeout=60)
             runtime.freeze_long_lived_objects()
             telemetry.start_watching(lambda: runtime.publish_panel(COSTS_PANEL))
+            composition.start_operations(config.events_dir)
+            composition.start_mcp(config.mcp_configs)
             if config.demo:
                 from kanban.demo import Simulator
+                from telemetry.operations.demo_worker import start_demo
 
                 simulator = Simulator(collab, config.telemetry_db)
                 simulator.start()
+                operations_demo = start_demo(
+                    config.events_dir, None, task_ids=_working_task_ids(runtime.STATE.board)
+                )
             server = DashboardServer(
                 application=application,
                 endpoints=build_endpoint_description_strings(host=host, port=port),
@@ -220,14 +229,22 @@ class Command(BaseCommand):
             _stop_on_signals(server)
             server.run()
         finally:
+            if operations_demo is not None:
+                operations_demo.stop()
             if simulator is not None:
                 simulator.stop()
+            composition.stop_all()
             threading.Thread(target=telemetry.stop, daemon=True).start()
             watcher.stop()
             runtime.set_loop(None)
         if failure:
             raise CommandError(f"cannot listen on {host}:{port}: {failure[0]}")
         print("Dashboard stopped.", flush=True)
+
+
+def _working_task_ids(board: Any) -> list[str]:
+    """Tasks in Assigned, for the demo's simulated operations to work on."""
+    return sorted({t.id for t in board.tasks.values() if t.lane == "assigned"})
 
 
 def _warm_up() -> None:
