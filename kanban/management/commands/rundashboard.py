@@ -114,6 +114,7 @@ class Command(BaseCommand):
         from kanban import runtime
         from kanban.events import TELEMETRY_UPDATED
         from kanban.watcher import BoardWatcher
+        from telemetry import db as telemetry_db_alias
         from telemetry import service as telemetry
 
         watcher = BoardWatcher(
@@ -135,7 +136,7 @@ class Command(BaseCommand):
                 self.stop()
 
         try:
-            telemetry.configure(telemetry_db, settings.DASHBOARD_TIME_ZONE)
+            telemetry_db_alias.configure(telemetry_db, settings.DASHBOARD_TIME_ZONE)
             watcher.start()
             _warm_up()
             watcher.wait_ready(timeout=60)
