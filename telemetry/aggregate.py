@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from .groups import MAX_LATENCY, MAX_TOKENS, Groups, TimeKey
+from .groups import MAX_LATENCY, MAX_TOKENS, ODD, Groups, TimeKey
 from .schema import MAX_COST
 from .timestamps import UTC, parse_timestamp
 
@@ -44,6 +44,7 @@ NAME_MAX = 200  # characters of a model/agent/tool/status name we pass on
 QUARTER = timedelta(minutes=15)
 LAST_MOMENT = timedelta(microseconds=1)
 _STRADDLES = "straddles"  # a time bucket that crosses local midnight: ask for its timestamps
+_MISSING = object()
 
 
 class Totals:
@@ -130,6 +131,13 @@ def clean_latency(value: object) -> tuple[float | None, bool]:
     return x, False
 
 
+def _log_notes(notes: list[tuple[int, str]]) -> None:
+    if notes:
+        first = ", ".join(f"{rowid} ({why})" for rowid, why in notes[:5])
+        more = f" and {len(notes) - 5} more" if len(notes) > 5 else ""
+        log.warning("telemetry values counted as 0: invocation %s%s", first, more)
+
+
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -185,11 +193,11 @@ class Aggregates:
         added = 0
         negative = odd = 0
         for (model, tool, agent, status), sums in groups.by_dims.items():
-            n, tokens, cost, lat_sum, lat_n, neg, absurd = sums
+            n, tokens, cost, lat_sum, lat_n, neg, flags = sums
             self._add_dims(model, tool, agent, status, n, tokens, cost, lat_sum, lat_n)
             added += n
             negative += neg
-            odd += absurd
+            odd += int(flags) % ODD  # text/BLOB values (above ODD) are judged by _add_odd_rows
         self.negative_costs += negative
         self.odd_values += odd
         if negative or odd:
@@ -206,8 +214,43 @@ class Aggregates:
             latencies[value] = latencies.get(value, 0) + n
         self.max_rowid = max(self.max_rowid, groups.max_rowid)
         if groups.odd_rows:
-            added += self.add_rows(groups.odd_rows)
+            self._add_odd_rows(groups.odd_rows)
         return added
+
+    def _add_odd_rows(self, rows: Iterable[Sequence]) -> None:
+        """Rows already counted by SQLite with their text/BLOB values as 0 (see groups.odd_sql):
+        add what those values are worth, judged as add_rows judges them."""
+        text = (str, bytes)
+        notes: list[tuple[int, str]] = []
+        for rowid, ts, model, tool, agent, status, tokens, cost, latency in rows:
+            cost_value, tokens_value, lat_sum, lat_n = 0.0, 0, 0.0, 0
+            if isinstance(cost, text):
+                cost_value, why = clean_cost(cost)
+                if why is not None:
+                    notes.append((rowid, why))
+                    if why.startswith("negative"):
+                        self.negative_costs += 1
+                    else:
+                        self.odd_values += 1
+            if isinstance(tokens, text):
+                tokens_value, odd = clean_tokens(tokens)
+                if odd:
+                    self.odd_values += 1
+                    notes.append((rowid, "tokens counted as 0"))
+            if isinstance(latency, text):
+                lat_value, odd = clean_latency(latency)
+                if lat_value is not None:
+                    lat_sum, lat_n = lat_value, 1
+                    self.latencies[lat_value] = self.latencies.get(lat_value, 0) + 1
+                if odd:
+                    self.odd_values += 1
+                    notes.append((rowid, "latency left out"))
+            if cost_value or tokens_value or lat_n:
+                self._add_day(self._exact_day(ts), 0, tokens_value, cost_value, counted=True)
+                self._add_dims(
+                    model, tool, agent, status, 0, tokens_value, cost_value, lat_sum, lat_n
+                )
+        _log_notes(notes)
 
     # -- feeding: one row at a time ----------------------------------------------------------
     def add_rows(self, rows: Iterable[Sequence]) -> int:
@@ -247,17 +290,18 @@ class Aggregates:
         self.max_rowid = max_rowid
         for key, sums in dims.items():
             self._add_dims(*key, *sums)
-        if odd_rows:
-            first = ", ".join(f"{rowid} ({why})" for rowid, why in odd_rows[:5])
-            more = f" and {len(odd_rows) - 5} more" if len(odd_rows) > 5 else ""
-            log.warning("telemetry values counted as 0: invocation %s%s", first, more)
+        _log_notes(odd_rows)
         return added
 
     # -- folding -------------------------------------------------------------------------
-    def _add_day(self, day: str | None, n: int, tokens: int, cost: float) -> None:
+    def _add_day(
+        self, day: str | None, n: int, tokens: int, cost: float, counted: bool = False
+    ) -> None:
         if day is None:
             self.undated += n
             return
+        if counted and day not in self.by_day:
+            return  # its row was counted in no day by SQLite: keep it there
         bucket = self.by_day.get(day)
         if bucket is None:
             bucket = self.by_day[day] = [0.0, 0, 0]
@@ -307,17 +351,30 @@ class Aggregates:
         return day
 
     def _bucket_day(self, key: TimeKey) -> object:
-        day = self._days.get(key, _STRADDLES + "?")
-        if day != _STRADDLES + "?":
+        day = self._days.get(key, _MISSING)
+        if day is not _MISSING:
             return day
         k, b, c = key
-        if k == "z":
-            day = None
-        elif k == "r":
-            day = self._exact_day(c)
+        if len(k) == 14 and k[13] == ":":
+            kind = "text"
+        elif k == "z":
+            kind = "none"
+        elif k[0] == "#":
+            kind = "number"
         else:
-            if k == "#":
-                start = parse_timestamp(b * 900)
+            kind = "raw"
+        if kind == "none":
+            day = None
+        elif kind == "raw" and k[0] == "n":
+            try:
+                day = self._exact_day(float(k[1:]))
+            except ValueError:
+                day = None
+        elif kind == "raw":
+            day = self._exact_day(k[1:])
+        else:
+            if kind == "number":
+                start = parse_timestamp(int(k[1:]) * 900)
             else:
                 start = parse_timestamp(f"{k}{b * 15:02d}{c}")
                 if start is None:

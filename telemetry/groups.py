@@ -13,8 +13,8 @@ Three sums per rowid range:
   `Aggregates` checks that and asks for the exact timestamps of a bucket when it does not.
 - by model, tool, agent and status;
 - by latency (the exact histogram p95 needs).
-Rows whose cost, tokens or latency are not numbers (text, BLOB) are left out of the sums and
-returned whole, for `Aggregates.add_rows` to judge one by one as before.
+Rows whose cost, tokens or latency are stored as text or BLOB count in the sums with those
+values as 0, and are returned whole, for `Aggregates.add_odd_rows` to judge one by one.
 """
 
 from __future__ import annotations
@@ -32,14 +32,11 @@ MAX_LATENCY = 1e12  # ms (30 years)
 NULL_KEY = "\x00"  # stands for NULL in group keys: a NULL never matches in a UNIQUE index
 
 TEMP_DDL = """
-CREATE TEMP TABLE IF NOT EXISTS tm_by_time (k TEXT, b INTEGER, c, n, tokens, cost,
-  PRIMARY KEY (k, b, c));
 CREATE TEMP TABLE IF NOT EXISTS tm_by_dims (model, tool, agent, status, n, tokens, cost,
-  lat_sum, lat_n, negative, absurd, PRIMARY KEY (model, tool, agent, status));
-CREATE TEMP TABLE IF NOT EXISTS tm_by_latency (v PRIMARY KEY, n);
+  lat_sum, lat_n, negative, flags, PRIMARY KEY (model, tool, agent, status));
 CREATE TEMP TABLE IF NOT EXISTS tm_keys (k TEXT, b INTEGER, c, PRIMARY KEY (k, b, c));
 """
-TEMP_TABLES = ("tm_by_time", "tm_by_dims", "tm_by_latency", "tm_keys")
+TEMP_TABLES = ("tm_by_dims", "tm_keys")
 
 TimeKey = tuple  # (k, b, c): see time_key_sql
 
@@ -48,69 +45,72 @@ TimeKey = tuple  # (k, b, c): see time_key_sql
 class Groups:
     by_time: dict[TimeKey, list] = field(default_factory=dict)  # -> [n, tokens, cost]
     by_dims: dict[tuple, list] = field(default_factory=dict)  # -> [n, tokens, cost, lat_sum,
-    #                                                              lat_n, negative, absurd]
+    #                                                              lat_n, negative, flags]
     by_latency: dict[float, int] = field(default_factory=dict)
-    odd_rows: list[tuple] = field(default_factory=list)  # ROW_FIELDS order
+    odd_rows: list[tuple] = field(default_factory=list)  # ROW_FIELDS order: see odd_sql
     max_rowid: int = 0
 
 
-def _numeric(expr: str) -> str:
-    return f"({expr} IS NULL OR typeof({expr}) IN ('integer', 'real'))"
-
-
-def normal_sql(schema: Schema) -> str:
-    """Rows SQLite can sum: cost, tokens and latency are NULL or numbers."""
-    return " AND ".join(_numeric(schema.expr(n)) for n in ("cost", "tokens", "latency"))
+def odd_sql(schema: Schema) -> str:
+    """True for rows SQLite cannot sum alone: a cost, tokens or latency stored as text or BLOB.
+    (They count as 0 in the sums; Python judges them one by one and adds what they are worth.)"""
+    return " OR ".join(
+        f"typeof({schema.expr(n)}) IN ('text', 'blob')" for n in ("cost", "tokens", "latency")
+    )
 
 
 def time_key_sql(ts: str) -> tuple[str, str, str]:
-    """(k, b, c) for a timestamp expression.
+    """(k, b, c) for a timestamp expression. This runs per row: a few substr() calls only.
 
-    Text shaped `YYYY-MM-DD?HH:MM[:SS[.fff]]<tail>`: k = its first 14 characters (date and
-    hour, as written), b = the quarter of the hour, c = the tail (the offset). The day of such
-    a row is the day of `k + minutes + c`, so one parse per group is exact. Seconds that are
-    not 00-59 or fractions that are not digits fail that shape and keep their raw text.
-    Numbers (Unix seconds, 1970 to 9999): k = '#', b = seconds // 900. NULL: k = 'z'.
-    Anything else: k = 'r', c = the raw value (parsed by Python, one group per distinct value).
+    Text with ':' as 14th character (`YYYY-MM-DD?HH:MM...`): k = its first 14 characters
+    (date and hour as written), b = the quarter of the hour, c = the tail after the seconds
+    and fraction (the offset). The day of such a row is the day of `k + minutes + c`, so one
+    parse per group is exact; a group whose text does not parse is in no day. (As before,
+    seconds and fractions are not checked one by one: `10:15:99` counts as 10:15.)
+    Numbers (Unix seconds, 1970 to 9999): k = '#' + seconds // 900; other numbers 'n' + the
+    number. NULL: k = 'z'. Anything else: k = 'r' + the value as text (a group per value).
+    b and c mean nothing outside text keys (but are the same for the same value).
     """
-    rest = f"substr({ts}, 17)"
-    tail = f"ltrim({rest}, '0123456789:.,')"
-    mid = f"substr({rest}, 1, length({rest}) - length({tail}))"
-    shaped = (
-        f"(typeof({ts}) = 'text' AND substr({ts}, 5, 1) = '-' AND substr({ts}, 14, 1) = ':'"
-        f" AND substr({ts}, 15, 2) GLOB '[0-5][0-9]'"
-        f" AND ({mid} = '' OR {mid} GLOB ':[0-5][0-9]' OR ({mid} GLOB ':[0-5][0-9][.,][0-9]*'"
-        f" AND substr({mid}, 5) NOT GLOB '*[^0-9]*')))"
-    )
-    number = f"(typeof({ts}) IN ('integer', 'real') AND {ts} >= 0 AND {ts} < 253402300000)"
     k = (
-        f"CASE WHEN {shaped} THEN substr({ts}, 1, 14) WHEN {number} THEN '#'"
-        f" WHEN {ts} IS NULL THEN 'z' ELSE 'r' END"
+        f"CASE WHEN substr({ts}, 14, 1) = ':' THEN substr({ts}, 1, 14)"
+        f" WHEN typeof({ts}) IN ('integer', 'real') THEN"
+        f" CASE WHEN {ts} >= 0 AND {ts} < 253402300000 THEN '#' || (CAST({ts} AS INTEGER) / 900)"
+        f" ELSE 'n' || {ts} END"
+        f" WHEN {ts} IS NULL THEN 'z' ELSE 'r' || CAST({ts} AS TEXT) END"
     )
-    b = (
-        f"CASE WHEN {shaped} THEN CAST(substr({ts}, 15, 2) AS INTEGER) / 15"
-        f" WHEN {number} THEN CAST({ts} AS INTEGER) / 900 ELSE 0 END"
-    )
-    c = f"CASE WHEN {shaped} THEN {tail} WHEN {number} OR {ts} IS NULL THEN '' ELSE {ts} END"
+    b = f"ifnull(substr({ts}, 15, 2) / 15, 0)"
+    c = f"ifnull(ltrim(substr({ts}, 17), '0123456789:.,'), '')"
     return k, b, c
 
 
+ODD = 1 << 32  # in `flags`: absurd values count in the low 32 bits, text/BLOB ones above
+
+
 def _sums(schema: Schema) -> dict[str, str]:
+    # Text and BLOB compare greater than any number in SQLite, so each CASE below counts
+    # them as 0 (or leaves the latency out); `flags` marks them for Python. Plain comparisons
+    # first, typeof() only for the rare values above a limit: this runs per row.
     cost, tokens, lat = schema.expr("cost"), schema.expr("tokens"), schema.expr("latency")
+
+    def flag(test: str, expr: str) -> str:
+        return (
+            f"CASE WHEN {test} THEN CASE WHEN typeof({expr}) IN ('integer', 'real') THEN 1"
+            f" ELSE {ODD} END ELSE 0 END"
+        )
+
     return {
         "cost": f"CASE WHEN {cost} > 0 AND {cost} <= {MAX_COST!r} THEN {cost} ELSE 0.0 END",
         "tokens": (
             f"CASE WHEN {tokens} >= 0 AND {tokens} <= {MAX_TOKENS} THEN CAST({tokens} AS INTEGER)"
             " ELSE 0 END"
         ),
-        "latency": (
-            f"CASE WHEN {lat} >= 0 AND {lat} <= {MAX_LATENCY!r} THEN CASE WHEN typeof({lat})"
-            f" = 'integer' THEN {lat} ELSE round({lat}, 3) END END"
-        ),
-        "negative": f"({cost} < 0)",
-        "absurd": (
-            f"(ifnull({cost} > {MAX_COST!r}, 0) + ifnull({tokens} < 0 OR {tokens} > {MAX_TOKENS},"
-            f" 0) + ifnull({lat} > {MAX_LATENCY!r}, 0))"
+        # round() makes every latency a REAL (250 -> 250.0): equal keys in Python either way.
+        "latency": f"CASE WHEN {lat} >= 0 AND {lat} <= {MAX_LATENCY!r} THEN round({lat}, 3) END",
+        "negative": f"ifnull({cost} < 0, 0)",
+        "flags": (
+            f"{flag(f'{cost} > {MAX_COST!r}', cost)}"
+            f" + {flag(f'{tokens} > {MAX_TOKENS} OR {tokens} < 0', tokens)}"
+            f" + {flag(f'{lat} > {MAX_LATENCY!r}', lat)}"
         ),
     }
 
@@ -120,7 +120,7 @@ class GroupSql:
     by_time: str
     by_dims: str
     by_latency: str
-    odd: str
+    odd_rows: str
     refine: str
 
 
@@ -128,32 +128,28 @@ def group_sql(schema: Schema) -> GroupSql:
     """The statements for one schema; each takes (low, high) rowid bounds, low excluded."""
     s = _sums(schema)
     k, b, c = time_key_sql(schema.expr("timestamp"))
-    where = f"rowid > ? AND rowid <= ? AND {normal_sql(schema)}"
+    where = "rowid > ? AND rowid <= ?"
     names = ("model", "tool", "agent", "status")
     dims = ", ".join(f"ifnull({schema.expr(name)}, char(0))" for name in names)
     return GroupSql(
         by_time=(
-            f"INSERT INTO temp.tm_by_time SELECT {k}, {b}, {c}, 1, {s['tokens']}, {s['cost']}"
-            f" FROM main.invocations WHERE {where} ON CONFLICT DO UPDATE SET n = n + 1,"
-            " tokens = tokens + excluded.tokens, cost = cost + excluded.cost"
+            f"SELECT {k}, {b}, {c}, count(*), sum({s['tokens']}), total({s['cost']})"
+            f" FROM main.invocations WHERE {where} GROUP BY 1, 2, 3"
         ),
         by_dims=(
             f"INSERT INTO temp.tm_by_dims SELECT {dims}, 1, {s['tokens']}, {s['cost']},"
-            f" ifnull({s['latency']}, 0), {s['latency']} IS NOT NULL, ifnull({s['negative']}, 0),"
-            f" {s['absurd']} FROM main.invocations WHERE {where} ON CONFLICT DO UPDATE SET"
+            f" ifnull({s['latency']}, 0), {s['latency']} IS NOT NULL, {s['negative']},"
+            f" {s['flags']} FROM main.invocations WHERE {where} ON CONFLICT DO UPDATE SET"
             " n = n + 1, tokens = tokens + excluded.tokens, cost = cost + excluded.cost,"
             " lat_sum = lat_sum + excluded.lat_sum, lat_n = lat_n + excluded.lat_n,"
-            " negative = negative + excluded.negative, absurd = absurd + excluded.absurd"
+            " negative = negative + excluded.negative, flags = flags + excluded.flags"
         ),
+        # Sorting small numbers is cheap: a GROUP BY beats an UPSERT here.
         by_latency=(
-            f"INSERT INTO temp.tm_by_latency SELECT v, 1 FROM (SELECT {s['latency']} AS v"
-            f" FROM main.invocations WHERE {where}) WHERE v IS NOT NULL"
-            " ON CONFLICT DO UPDATE SET n = n + 1"
+            f"SELECT v, count(*) FROM (SELECT {s['latency']} AS v FROM main.invocations"
+            f" WHERE {where}) WHERE v IS NOT NULL GROUP BY 1"
         ),
-        odd=(
-            select_sql(schema)
-            + f" WHERE rowid > ? AND rowid <= ? AND NOT ({normal_sql(schema)}) ORDER BY rowid"
-        ),
+        odd_rows=select_sql(schema) + f" WHERE {where} AND ({odd_sql(schema)})",
         # The exact timestamps of the buckets listed in temp.tm_keys.
         refine=(
             f"SELECT t, count(*), sum(tokens), total(cost) FROM (SELECT {k} AS k, {b} AS b,"
@@ -162,6 +158,11 @@ def group_sql(schema: Schema) -> GroupSql:
             " JOIN temp.tm_keys USING (k, b, c) GROUP BY t"
         ),
     )
+
+
+def _odd_count(conn: sqlite3.Connection) -> int:
+    (flags,) = conn.execute("SELECT total(flags) FROM temp.tm_by_dims").fetchone()
+    return int(flags) // ODD
 
 
 def prepare(conn: sqlite3.Connection) -> None:
@@ -199,10 +200,22 @@ def read_groups(
             else:
                 high = row[0]
             bounds = (low, high)
-            conn.execute(sql.by_time, bounds)
+            by_time = groups.by_time
+            for k, b, c, *sums in conn.execute(sql.by_time, bounds):
+                acc = by_time.get((k, b, c))
+                if acc is None:
+                    by_time[(k, b, c)] = sums
+                else:
+                    acc[0] += sums[0]
+                    acc[1] += sums[1]
+                    acc[2] += sums[2]
+            odd_before = _odd_count(conn)
             conn.execute(sql.by_dims, bounds)
-            conn.execute(sql.by_latency, bounds)
-            groups.odd_rows.extend(conn.execute(sql.odd, bounds).fetchall())
+            latencies = groups.by_latency
+            for value, n in conn.execute(sql.by_latency, bounds):
+                latencies[value] = latencies.get(value, 0) + n
+            if _odd_count(conn) > odd_before:  # rare: only then look for those rows
+                groups.odd_rows.extend(conn.execute(sql.odd_rows, bounds).fetchall())
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -210,12 +223,9 @@ def read_groups(
         low = groups.max_rowid = high
         if last:
             break
-    for k, b, c, *sums in conn.execute("SELECT * FROM temp.tm_by_time"):
-        groups.by_time[(k, b, c)] = sums
     for model, tool, agent, status, *sums in conn.execute("SELECT * FROM temp.tm_by_dims"):
         key = tuple(None if v == NULL_KEY else v for v in (model, tool, agent, status))
         groups.by_dims[key] = sums
-    groups.by_latency = dict(conn.execute("SELECT v, n FROM temp.tm_by_latency").fetchall())
     _clear(conn)
     return groups
 

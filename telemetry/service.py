@@ -53,9 +53,7 @@ def aggregate(conn: sqlite3.Connection, schema: Schema, agg: Aggregates) -> int:
     """Add every row above agg.max_rowid; returns how many."""
     groups = read_groups(conn, schema, agg.max_rowid)
     after = agg.max_rowid
-    return agg.add_groups(
-        groups, lambda keys: refine(conn, schema, keys, after, groups.max_rowid)
-    )
+    return agg.add_groups(groups, lambda keys: refine(conn, schema, keys, after, groups.max_rowid))
 
 
 class TelemetryService:
