@@ -34,9 +34,10 @@ NULL_KEY = "\x00"  # stands for NULL in group keys: a NULL never matches in a UN
 TEMP_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS tm_by_dims (model, tool, agent, status, n, tokens, cost,
   lat_sum, lat_n, negative, flags, PRIMARY KEY (model, tool, agent, status));
+CREATE TEMP TABLE IF NOT EXISTS tm_by_latency (v PRIMARY KEY, n);
 CREATE TEMP TABLE IF NOT EXISTS tm_keys (k TEXT, b INTEGER, c, PRIMARY KEY (k, b, c));
 """
-TEMP_TABLES = ("tm_by_dims", "tm_keys")
+TEMP_TABLES = ("tm_by_dims", "tm_by_latency", "tm_keys")
 
 TimeKey = tuple  # (k, b, c): see time_key_sql
 
@@ -104,8 +105,10 @@ def _sums(schema: Schema) -> dict[str, str]:
             f"CASE WHEN {tokens} >= 0 AND {tokens} <= {MAX_TOKENS} THEN CAST({tokens} AS INTEGER)"
             " ELSE 0 END"
         ),
-        # round() makes every latency a REAL (250 -> 250.0): equal keys in Python either way.
-        "latency": f"CASE WHEN {lat} >= 0 AND {lat} <= {MAX_LATENCY!r} THEN round({lat}, 3) END",
+        "latency": (
+            f"CASE WHEN {lat} >= 0 AND {lat} <= {MAX_LATENCY!r} THEN CASE WHEN {lat}"
+            f" = CAST({lat} AS INTEGER) THEN {lat} ELSE round({lat}, 3) END END"
+        ),
         "negative": f"ifnull({cost} < 0, 0)",
         "flags": (
             f"{flag(f'{cost} > {MAX_COST!r}', cost)}"
@@ -144,10 +147,10 @@ def group_sql(schema: Schema) -> GroupSql:
             " lat_sum = lat_sum + excluded.lat_sum, lat_n = lat_n + excluded.lat_n,"
             " negative = negative + excluded.negative, flags = flags + excluded.flags"
         ),
-        # Sorting small numbers is cheap: a GROUP BY beats an UPSERT here.
         by_latency=(
-            f"SELECT v, count(*) FROM (SELECT {s['latency']} AS v FROM main.invocations"
-            f" WHERE {where}) WHERE v IS NOT NULL GROUP BY 1"
+            f"INSERT INTO temp.tm_by_latency SELECT v, 1 FROM (SELECT {s['latency']} AS v"
+            f" FROM main.invocations WHERE {where}) WHERE v IS NOT NULL"
+            " ON CONFLICT DO UPDATE SET n = n + 1"
         ),
         odd_rows=select_sql(schema) + f" WHERE {where} AND ({odd_sql(schema)})",
         # The exact timestamps of the buckets listed in temp.tm_keys.
@@ -211,9 +214,7 @@ def read_groups(
                     acc[2] += sums[2]
             odd_before = _odd_count(conn)
             conn.execute(sql.by_dims, bounds)
-            latencies = groups.by_latency
-            for value, n in conn.execute(sql.by_latency, bounds):
-                latencies[value] = latencies.get(value, 0) + n
+            conn.execute(sql.by_latency, bounds)
             if _odd_count(conn) > odd_before:  # rare: only then look for those rows
                 groups.odd_rows.extend(conn.execute(sql.odd_rows, bounds).fetchall())
             conn.execute("COMMIT")
@@ -226,6 +227,7 @@ def read_groups(
     for model, tool, agent, status, *sums in conn.execute("SELECT * FROM temp.tm_by_dims"):
         key = tuple(None if v == NULL_KEY else v for v in (model, tool, agent, status))
         groups.by_dims[key] = sums
+    groups.by_latency = dict(conn.execute("SELECT v, n FROM temp.tm_by_latency").fetchall())
     _clear(conn)
     return groups
 
