@@ -131,11 +131,11 @@ def clean_latency(value: object) -> tuple[float | None, bool]:
     return x, False
 
 
-def _log_notes(notes: list[tuple[int, str]]) -> None:
-    if notes:
-        first = ", ".join(f"{rowid} ({why})" for rowid, why in notes[:5])
-        more = f" and {len(notes) - 5} more" if len(notes) > 5 else ""
-        log.warning("telemetry values counted as 0: invocation %s%s", first, more)
+def _note_rows(notes: list[str], rows: list[tuple[int, str]]) -> None:
+    if rows:
+        first = ", ".join(f"{rowid} ({why})" for rowid, why in rows[:5])
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        notes.append(f"telemetry values counted as 0: invocation {first}{more}")
 
 
 def _short(value: object) -> str:
@@ -168,6 +168,9 @@ class Aggregates:
         self.undated = 0
         self.negative_costs = 0
         self.odd_values = 0
+        # What was counted as 0 or in no day, for the caller to log (a re-aggregation that
+        # finds the same rows again should not log them again). See log_notes().
+        self.notes: list[str] = []
         # time bucket or raw timestamp -> local day (None: no day); shared between the
         # aggregations of one service and zone, so a re-aggregation parses nothing again.
         self._days: dict = day_cache if day_cache is not None else {}
@@ -201,13 +204,10 @@ class Aggregates:
         self.negative_costs += negative
         self.odd_values += odd
         if negative or odd:
-            log.warning(
-                "telemetry: %d negative costs and %d values not finite, too large or not"
-                " numbers counted as 0 (invocations %s to %s)",
-                negative,
-                odd,
-                min(groups.max_rowid, self.max_rowid + 1),
-                groups.max_rowid,
+            self.notes.append(
+                f"telemetry: {negative} negative costs and {odd} values not finite, too large"
+                f" or not numbers counted as 0 (invocations {self.max_rowid + 1} to"
+                f" {groups.max_rowid})"
             )
         latencies = self.latencies
         for value, n in groups.by_latency.items():
@@ -250,7 +250,7 @@ class Aggregates:
                 self._add_dims(
                     model, tool, agent, status, 0, tokens_value, cost_value, lat_sum, lat_n
                 )
-        _log_notes(notes)
+        _note_rows(self.notes, notes)
 
     # -- feeding: one row at a time ----------------------------------------------------------
     def add_rows(self, rows: Iterable[Sequence]) -> int:
@@ -290,7 +290,7 @@ class Aggregates:
         self.max_rowid = max_rowid
         for key, sums in dims.items():
             self._add_dims(*key, *sums)
-        _log_notes(odd_rows)
+        _note_rows(self.notes, odd_rows)
         return added
 
     # -- folding -------------------------------------------------------------------------
@@ -346,7 +346,7 @@ class Aggregates:
             return local_day(parse_timestamp(ts), self.tz)
         day = local_day(parse_timestamp(ts), self.tz)
         if day is None and ts is not None:
-            log.warning("telemetry timestamp %s cannot be read; the row is in no day", _short(ts))
+            self.notes.append(f"telemetry timestamp {_short(ts)} cannot be read; in no day")
         self._remember(("=", ts), day)
         return day
 
@@ -378,7 +378,7 @@ class Aggregates:
             else:
                 start = parse_timestamp(f"{k}{b * 15:02d}{c}")
                 if start is None:
-                    log.warning("telemetry timestamps like %r cannot be read; in no day", k + c)
+                    self.notes.append(f"telemetry timestamps like {k + c!r} cannot be read")
             if start is None:
                 day = None
             else:
@@ -390,6 +390,19 @@ class Aggregates:
                 day = first if first == last and first is not None else _STRADDLES
         self._remember(key, day)
         return day
+
+    def log_notes(self, previous: Aggregates | None = None) -> None:
+        """Log the notes gathered so far, unless `previous` (the figures this one replaces)
+        already counted as many odd values: then they were logged when first seen."""
+        notes, self.notes = self.notes, []
+        if previous is not None and (
+            self.negative_costs <= previous.negative_costs
+            and self.odd_values <= previous.odd_values
+            and self.undated <= previous.undated
+        ):
+            return
+        for note in notes[:20]:
+            log.warning("%s", note)
 
     # -- reading -------------------------------------------------------------------------
     def p95(self) -> float | None:

@@ -249,7 +249,9 @@ class TelemetryService:
         elif changed:
             self._verify_pending = True  # old rows may have changed too
         assert agg is not None
+        previous = self._agg
         aggregate(conn, schema, agg)
+        agg.log_notes(previous if agg is not previous else None)
         self._data_version = version
         self._agg, self._schema, self._agg_sig = agg, schema, sig[0]
         base = base_stats(agg)

@@ -33,7 +33,7 @@ def _number_filter(
 _number_filter("usd", lambda x, _: f"${x:.2f}", "$0.00")
 # Small per-invocation amounts: `$0.0042`.
 _number_filter("usd_fine", lambda x, _: f"${x:.4f}", "$0.0000")
-_number_filter("pct", lambda x, digits: f"{100 * x:.{1 if digits is None else int(digits)}f}%", "–", none="–")
+_number_filter("pct", lambda x, d: f"{100 * x:.{1 if d is None else int(d)}f}%", "–", none="–")
 _number_filter("ms", lambda x, _: f"{x:,.0f} ms", "–", none="–")
 
 
