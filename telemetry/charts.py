@@ -35,7 +35,7 @@ def daily_bars(daily: list[dict]) -> dict:
     slot = plot_w / max(len(daily), 1)
     bars = []
     for i, d in enumerate(daily):
-        h = plot_h * d["cost"] / top if top else 0
+        h = plot_h * (d["cost"] / top) if top else 0  # divide first: never overflows
         if d["cost"] > 0:
             h = max(h, 1.0)  # a spend of a cent still shows
         day = date.fromisoformat(d["date"])
