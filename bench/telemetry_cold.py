@@ -1,14 +1,15 @@
 """The first aggregation against plain SQL, and how fast UPDATEs and DELETEs show.
 
     python bench/telemetry_gen.py --schema llm --rows 1000000 --out bench/out/llm-1m.db
-    python bench/telemetry_cold.py bench/out/llm-1m.db [--repeat 5] [--changes 10] [--tz Asia/Kathmandu]
+    python bench/telemetry_cold.py bench/out/llm-1m.db [--repeat 5] [--changes 10] [--tz ZONE]
 
 1. "raw SQL": the least SQLite must do for the same figures, read straight into Python: one
    GROUP BY over model, tool, agent and status (every per-model/agent/tool/status table comes
    from it), one GROUP BY over the UTC day (right in UTC only), one GROUP BY over latency (the
    histogram p95 needs). "cold": what the dashboard does, zone-exact, every odd value checked,
-   /api/stats figures ready (Aggregates + base_stats). Runs alternate; medians and the ratio
-   are printed, in CPU seconds of this process (the machine may be shared) and wall seconds.
+   /api/stats figures ready (Aggregates + base_stats), with the second connection the service
+   uses. Runs alternate; medians and ratios are printed, in CPU seconds of this process (all
+   threads; the machine may be shared) and wall seconds.
 2. A copy of the file is watched by the service as the dashboard does; a second process then
    UPDATEs one old row (model and tokens; count and total cost unchanged) or DELETEs one, and
    we time until get_stats() shows it. p50/p95 over --changes trials of each.
@@ -59,15 +60,17 @@ def raw_sql(path: Path) -> None:
 
 
 def cold(path: Path, tz: str) -> dict:
-    conn = ro.open_for_sums(path)
+    """As the service's first aggregation: two connections (time buckets on the second)."""
+    conn, helper = ro.open_for_sums(path), ro.open_for_sums(path)
     try:
         schema = read_schema(conn)
         assert schema is not None
         agg = Aggregates(zone(tz))
-        aggregate(conn, schema, agg)
+        aggregate(conn, schema, agg, helper)
         return base_stats(agg)
     finally:
         conn.close()
+        helper.close()
 
 
 def measure(fn, *args) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -99,9 +102,13 @@ def changes(path: Path, tz: str, trials: int) -> None:
         svc.start_watching(changed.set)
         conn = sqlite3.connect(copy)
         columns = {r[1] for r in conn.execute("PRAGMA table_info(invocations)")}
-        model, tokens = ("model_name", "total_tokens") if "model_name" in columns else (
-            "model",
-            "tokens",
+        model, tokens = (
+            ("model_name", "total_tokens")
+            if "model_name" in columns
+            else (
+                "model",
+                "tokens",
+            )
         )
         (max_id,) = conn.execute("SELECT max(rowid) FROM invocations").fetchone()
         conn.close()
@@ -114,7 +121,10 @@ def changes(path: Path, tz: str, trials: int) -> None:
                 before = svc.get_stats()
                 name = f"renamed-{kind}-{i}"
                 if kind == "UPDATE":
-                    sql = f"UPDATE invocations SET {model} = ?, {tokens} = {tokens} + 1 WHERE rowid = ?"
+                    sql = (
+                        f"UPDATE invocations SET {model} = ?, {tokens} = {tokens} + 1"
+                        " WHERE rowid = ?"
+                    )
                     args = [name, str(rowid)]
 
                     def seen(s: dict, name: str = name) -> bool:
@@ -139,9 +149,7 @@ def changes(path: Path, tz: str, trials: int) -> None:
                 results[kind].append(took)
                 time.sleep(rng.uniform(0.0, 1.0))  # commits land at any point of a cycle
         svc.stop()
-        print(
-            f"re-aggregation in the background took {svc.last_verify_s or 0:.2f} s (last one)"
-        )
+        print(f"re-aggregation in the background took {svc.last_verify_s or 0:.2f} s (last one)")
         for kind, samples in results.items():
             print(
                 f"{kind:<7} of one old row shown after: p50 {pct(samples, 0.5):.2f} s,"

@@ -20,6 +20,7 @@ values as 0, and are returned whole, for `Aggregates.add_odd_rows` to judge one 
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .schema import MAX_COST, ROW_FIELDS, Schema, select_sql
@@ -178,58 +179,89 @@ def _clear(conn: sqlite3.Connection) -> None:
 
 
 def read_groups(
-    conn: sqlite3.Connection, schema: Schema, after: int, chunk: int = 250_000
+    conn: sqlite3.Connection,
+    schema: Schema,
+    after: int,
+    chunk: int = 250_000,
+    helper: sqlite3.Connection | None = None,
 ) -> Groups:
     """Sums of every row with rowid > after, read in chunks of `chunk` rows, each chunk in one
-    short read transaction (a writer is never held back for long)."""
+    short read transaction (a writer is never held back for long).
+
+    With `helper` (a second connection to the same file), the time buckets are summed on it
+    in a second thread while `conn` sums the rest: SQLite releases the GIL, so two cores
+    halve the wait. The two may read a commit apart; the caller re-checks after any commit.
+    """
     sql = group_sql(schema)
     groups = Groups(max_rowid=after)
     _clear(conn)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="telemetry-sum") if helper else None
     low = after
-    while True:
-        conn.execute("BEGIN")
-        try:
-            row = conn.execute(
-                "SELECT rowid FROM main.invocations WHERE rowid > ? ORDER BY rowid"
-                " LIMIT 1 OFFSET ?",
-                (low, chunk - 1),
-            ).fetchone()
-            last = row is None
-            if last:
-                (high,) = conn.execute("SELECT max(rowid) FROM main.invocations").fetchone()
-                if high is None or high <= low:
-                    conn.execute("COMMIT")
-                    break
-            else:
-                high = row[0]
-            bounds = (low, high)
-            by_time = groups.by_time
-            for k, b, c, *sums in conn.execute(sql.by_time, bounds):
-                acc = by_time.get((k, b, c))
-                if acc is None:
-                    by_time[(k, b, c)] = sums
+    try:
+        while True:
+            conn.execute("BEGIN")
+            try:
+                row = conn.execute(
+                    "SELECT rowid FROM main.invocations WHERE rowid > ? ORDER BY rowid"
+                    " LIMIT 1 OFFSET ?",
+                    (low, chunk - 1),
+                ).fetchone()
+                last = row is None
+                if last:
+                    (high,) = conn.execute("SELECT max(rowid) FROM main.invocations").fetchone()
+                    if high is None or high <= low:
+                        conn.execute("COMMIT")
+                        break
                 else:
-                    acc[0] += sums[0]
-                    acc[1] += sums[1]
-                    acc[2] += sums[2]
-            odd_before = _odd_count(conn)
-            conn.execute(sql.by_dims, bounds)
-            conn.execute(sql.by_latency, bounds)
-            if _odd_count(conn) > odd_before:  # rare: only then look for those rows
-                groups.odd_rows.extend(conn.execute(sql.odd_rows, bounds).fetchall())
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        low = groups.max_rowid = high
-        if last:
-            break
+                    high = row[0]
+                bounds = (low, high)
+                by_time: Future | None = None
+                if pool is not None and helper is not None:
+                    by_time = pool.submit(_fetch, helper, sql.by_time, bounds)
+                    time_rows = None
+                else:
+                    time_rows = conn.execute(sql.by_time, bounds).fetchall()
+                try:
+                    odd_before = _odd_count(conn)
+                    conn.execute(sql.by_dims, bounds)
+                    conn.execute(sql.by_latency, bounds)
+                    if _odd_count(conn) > odd_before:  # rare: only then look for those rows
+                        groups.odd_rows.extend(conn.execute(sql.odd_rows, bounds).fetchall())
+                finally:
+                    if by_time is not None:
+                        time_rows = by_time.result()  # never leave the helper running
+                _merge_time(groups.by_time, time_rows or [])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            low = groups.max_rowid = high
+            if last:
+                break
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     for model, tool, agent, status, *sums in conn.execute("SELECT * FROM temp.tm_by_dims"):
         key = tuple(None if v == NULL_KEY else v for v in (model, tool, agent, status))
         groups.by_dims[key] = sums
     groups.by_latency = dict(conn.execute("SELECT v, n FROM temp.tm_by_latency").fetchall())
     _clear(conn)
     return groups
+
+
+def _fetch(conn: sqlite3.Connection, sql: str, params: tuple) -> list[tuple]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _merge_time(by_time: dict[TimeKey, list], rows: list[tuple]) -> None:
+    for k, b, c, *sums in rows:
+        acc = by_time.get((k, b, c))
+        if acc is None:
+            by_time[(k, b, c)] = sums
+        else:
+            acc[0] += sums[0]
+            acc[1] += sums[1]
+            acc[2] += sums[2]
 
 
 def refine(
