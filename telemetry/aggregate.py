@@ -187,7 +187,7 @@ class Aggregates:
             if day is _STRADDLES:
                 straddling.append(key)
             else:
-                self._add_day(day, n, tokens, cost)
+                self._add_day(day, n, tokens, cost)  # type: ignore[arg-type]
         if straddling:
             if refine is None:
                 raise ValueError("time buckets cross midnight and no refine() was given")

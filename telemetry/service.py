@@ -81,7 +81,7 @@ class TelemetryService:
         self._conn_sig: tuple | None = None
         self._agg_sig: tuple | None = None  # the file (dev, inode) the figures come from
         self._data_version: int | None = None
-        self._state = "loading"
+        self._state = "missing"  # until configure(): then "loading" until the first figures
         self._message = ""
         self._stale = False
         self._updated_at: datetime | None = None
@@ -453,6 +453,7 @@ class TelemetryService:
             if not self._loaded.is_set():
                 continue  # the first aggregation is still running
             changed = self.refresh()  # catches everything itself
+            today: date | None
             try:
                 today = self._clock().astimezone(self.tz).date()
             except Exception:

@@ -181,3 +181,30 @@ def test_a_view_named_invocations_is_a_clear_error_not_zero_rows(tmp_path):
     conn.close()
     stats = loaded(path).get_stats()
     assert stats["state"] == "error" and "view" in stats["message"]
+
+
+def test_the_drill_down_connection_refuses_a_fifo_without_blocking(tmp_path, django_db_blocker):
+    from django.db import OperationalError, connections
+
+    from telemetry import db
+
+    before = connections.settings[db.ALIAS]["NAME"]
+    os.mkfifo(tmp_path / "t.db")
+    db.point_alias(tmp_path / "t.db")
+    result: list[object] = []
+
+    def connect() -> None:
+        try:
+            connections[db.ALIAS].ensure_connection()
+        except OperationalError as exc:
+            result.append(exc)
+        finally:
+            connections[db.ALIAS].close()
+
+    with django_db_blocker.unblock():
+        thread = threading.Thread(target=connect, daemon=True)
+        thread.start()
+        thread.join(5)
+    db.point_alias(Path(before))
+    assert not thread.is_alive(), "the connection blocked on the FIFO"
+    assert result and "FIFO" in str(result[0])
