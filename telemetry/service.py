@@ -419,6 +419,8 @@ class TelemetryService:
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
         self._wake.set()
+        for conn in list(self._verify_conns):
+            conn.interrupt()  # a re-aggregation in flight ends now
         if self._watch is not None:
             self._watch.stop()
         if self._thread is not None:
