@@ -188,13 +188,16 @@ def read_groups(
     """Sums of every row with rowid > after, read in chunks of `chunk` rows, each chunk in one
     short read transaction (a writer is never held back for long).
 
-    With `helper` (a second connection to the same file), the time buckets are summed on it
-    in a second thread while `conn` sums the rest: SQLite releases the GIL, so two cores
-    halve the wait. The two may read a commit apart; the caller re-checks after any commit.
+    With `helper` (a second connection to the same file), time buckets and latencies are
+    summed on it in a second thread while `conn` sums the dimensions: SQLite releases the GIL,
+    so two cores nearly halve the wait. The two may read a commit apart (the helper outside
+    `conn`'s transaction); the caller re-checks after any commit (data_version).
     """
     sql = group_sql(schema)
     groups = Groups(max_rowid=after)
     _clear(conn)
+    if helper is not None:
+        _clear(helper)
     pool = ThreadPoolExecutor(1, thread_name_prefix="telemetry-sum") if helper else None
     low = after
     try:
@@ -217,14 +220,13 @@ def read_groups(
                 bounds = (low, high)
                 by_time: Future | None = None
                 if pool is not None and helper is not None:
-                    by_time = pool.submit(_fetch, helper, sql.by_time, bounds)
+                    by_time = pool.submit(_time_and_latency, helper, sql, bounds)
                     time_rows = None
                 else:
-                    time_rows = conn.execute(sql.by_time, bounds).fetchall()
+                    time_rows = _time_and_latency(conn, sql, bounds)
                 try:
                     odd_before = _odd_count(conn)
                     conn.execute(sql.by_dims, bounds)
-                    conn.execute(sql.by_latency, bounds)
                     if _odd_count(conn) > odd_before:  # rare: only then look for those rows
                         groups.odd_rows.extend(conn.execute(sql.odd_rows, bounds).fetchall())
                 finally:
@@ -244,13 +246,18 @@ def read_groups(
     for model, tool, agent, status, *sums in conn.execute("SELECT * FROM temp.tm_by_dims"):
         key = tuple(None if v == NULL_KEY else v for v in (model, tool, agent, status))
         groups.by_dims[key] = sums
-    groups.by_latency = dict(conn.execute("SELECT v, n FROM temp.tm_by_latency").fetchall())
+    latency_conn = helper or conn
+    latencies = latency_conn.execute("SELECT v, n FROM temp.tm_by_latency").fetchall()
+    groups.by_latency = dict(latencies)
     _clear(conn)
+    if helper is not None:
+        _clear(helper)
     return groups
 
 
-def _fetch(conn: sqlite3.Connection, sql: str, params: tuple) -> list[tuple]:
-    return conn.execute(sql, params).fetchall()
+def _time_and_latency(conn: sqlite3.Connection, sql: GroupSql, bounds: tuple) -> list[tuple]:
+    conn.execute(sql.by_latency, bounds)  # into conn's own TEMP table, read at the end
+    return conn.execute(sql.by_time, bounds).fetchall()
 
 
 def _merge_time(by_time: dict[TimeKey, list], rows: list[tuple]) -> None:
