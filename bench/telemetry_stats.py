@@ -48,14 +48,14 @@ def main() -> int:
     from django.template.loader import render_to_string
     from django.test import Client
 
-    from telemetry import service
+    from telemetry import db, service
 
     settings.ALLOWED_HOSTS = ["testserver", *settings.ALLOWED_HOSTS]
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("kanban.")]
     settings.ROOT_URLCONF = "tests.telemetry.urls"
 
     started = time.perf_counter()
-    service.configure(args.db, args.tz)
+    db.configure(args.db, args.tz)
     returned = time.perf_counter() - started
     service.service.wait_loaded()
     loaded = time.perf_counter() - started

@@ -7,7 +7,6 @@ tables (every has_*_permission is answered here). Queries go to the read-only "t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -32,6 +31,7 @@ from .aggregate import UNKNOWN
 from .db import ALIAS, ensure_configured
 from .models import Invocation
 from .query_deadline import QueryTooSlow, query_deadline
+from .schema import MAX_COST
 
 SUMMARIES = ("model", "agent", "tool")
 # Stock admin pages that need the auth or content-type tables we keep empty: gone (404).
@@ -251,6 +251,7 @@ EXPORT_FIELDS = [
     "agent_name",
     "tokens",
     "cost",
+    "raw_cost",
     "latency_ms",
     "status",
     "invocation_id",
@@ -312,9 +313,10 @@ class InvocationAdmin(admin.ModelAdmin):
 
     @admin.display(description="cost (USD)", ordering="cost")
     def cost_usd(self, obj: Invocation) -> str:
-        # The file may hold text or a BLOB here (SQLite does not enforce REAL): show a dash.
-        cost = obj.cost
-        if isinstance(cost, (int, float)) and not isinstance(cost, bool) and math.isfinite(cost):
+        # The file may hold text, a BLOB or an absurd number here (SQLite does not enforce
+        # REAL); the figures count those as 0, the list shows a dash rather than "$0".
+        cost = obj.raw_cost
+        if isinstance(cost, (int, float)) and not isinstance(cost, bool) and 0 <= cost <= MAX_COST:
             return f"${cost:.6f}"
         return "—"
 

@@ -2,26 +2,36 @@
 
 Why in memory: with a million invocations, summing in SQL on each request costs hundreds of
 milliseconds; keeping per-day/per-model/per-agent sums and a latency histogram makes /api/stats
-a few dictionary look-ups, and new rows (read by rowid) are added in microseconds.
+a few dictionary look-ups. SQLite does the summing (telemetry.groups): a million rows arrive
+here as a few thousand groups, folded into local days in Python so that every zone is right.
 
 Decisions (documented for users of /api/stats):
-- cost: NULL -> 0; negative -> 0 and logged; text that is not a number -> 0 and logged.
-- tokens: NULL -> 0 (llm schema: total_tokens).
-- a row whose timestamp cannot be read counts in the totals, in no day (and is logged).
+- cost: NULL -> 0; negative -> 0, counted in `negative_costs` and logged; not a number, not
+  finite or above MAX_COST (1e9 USD) -> 0, counted in `odd_values` and logged.
+- tokens: NULL -> 0; negative, not finite, not a number or above MAX_TOKENS -> 0 (odd_values).
+- a row whose timestamp cannot be read (or lies outside years 1-9999) counts in the totals, in
+  no day (`undated`).
 - success: status in SUCCESS_STATUSES, case-insensitive; NULL or anything else is not a success.
-- latency: NULL or negative latencies are left out of avg and p95. p95 is the value at index
-  floor(0.95 * n) of the sorted latencies (the spec's `LIMIT 1 OFFSET COUNT(*) * 0.95`), exact:
-  the histogram keys are the stored values (fractional ones rounded to 1 µs).
+- latency: NULL or negative latencies are left out of avg and p95, and so are non-finite ones
+  or those above MAX_LATENCY (odd_values). p95 is the value at index floor(0.95 * n) of the
+  sorted latencies (the spec's `LIMIT 1 OFFSET COUNT(*) * 0.95`), exact: the histogram keys
+  are the stored values (fractional ones rounded to 1 µs).
+- the per-model, per-agent and per-tool tables list the TOP_ROWS most expensive entries and
+  sum the rest in `<table>_more`; names longer than NAME_MAX are cut (`truncated: true`).
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
+import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from .groups import MAX_LATENCY, MAX_TOKENS, ODD, Groups, TimeKey
+from .schema import MAX_COST
 from .timestamps import UTC, parse_timestamp
 
 log = logging.getLogger("telemetry")
@@ -29,6 +39,12 @@ log = logging.getLogger("telemetry")
 SUCCESS_STATUSES = frozenset({"success", "succeeded", "ok", "completed", "complete", "done"})
 UNKNOWN = "(unknown)"
 DAILY_DAYS = 30
+TOP_ROWS = 20  # per-model/agent/tool rows in /api/stats and on the board; the rest summed
+NAME_MAX = 200  # characters of a model/agent/tool/status name we pass on
+QUARTER = timedelta(minutes=15)
+LAST_MOMENT = timedelta(microseconds=1)
+_STRADDLES = "straddles"  # a time bucket that crosses local midnight: ask for its timestamps
+_MISSING = object()
 
 
 class Totals:
@@ -62,15 +78,88 @@ class Totals:
         }
 
 
-class Aggregates:
-    """Sums over every row seen so far. Not thread-safe: one writer (the service) at a time."""
+# -- one value at a time (rows SQLite cannot sum: text or BLOB numbers) -------------------
+def clean_cost(value: object) -> tuple[float, str | None]:
+    """(cost counted, why it was counted as 0 or None)."""
+    if value is None:
+        return 0.0, None
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return 0.0, f"not a number: {_short(value)}"
+    if x != x:
+        return 0.0, "not a number"
+    if x < 0:
+        return 0.0, f"negative: {x}"
+    if x > MAX_COST:
+        return 0.0, "not finite" if math.isinf(x) else f"too large: {x}"
+    return x, None
 
-    def __init__(self, tz: tzinfo) -> None:
+
+def clean_tokens(value: object) -> tuple[int, bool]:
+    """(tokens counted, whether the value was odd)."""
+    if value is None:
+        return 0, False
+    if type(value) is int:
+        return (value, False) if 0 <= value <= MAX_TOKENS else (0, True)
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return 0, True
+    if not (0 <= x <= MAX_TOKENS):  # NaN fails this too
+        return 0, True
+    return int(x), False
+
+
+def clean_latency(value: object) -> tuple[float | None, bool]:
+    """(latency kept, or None when left out; whether the value was odd)."""
+    if value is None:
+        return None, False
+    if type(value) is int:
+        x: float = value
+    else:
+        try:
+            x = round(float(value), 3)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return None, True
+        if x != x:
+            return None, True
+    if x < 0:
+        return None, False
+    if x > MAX_LATENCY:
+        return None, True
+    return x, False
+
+
+def _note_rows(notes: list[str], rows: list[tuple[int, str]]) -> None:
+    if rows:
+        first = ", ".join(f"{rowid} ({why})" for rowid, why in rows[:5])
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        notes.append(f"telemetry values counted as 0: invocation {first}{more}")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def local_day(moment: datetime | None, tz: tzinfo) -> str | None:
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(tz).date().isoformat()
+    except (OverflowError, ValueError):
+        return None
+
+
+class Aggregates:
+    """Sums over every row seen so far. Not thread-safe: one writer at a time."""
+
+    def __init__(self, tz: tzinfo, day_cache: dict | None = None) -> None:
         self.tz = tz
         self.max_rowid = 0
         self.total = Totals()
         self.by_day: dict[str, list] = {}  # "YYYY-MM-DD" (dashboard zone) -> [cost, tokens, n]
-        self.by_month: dict[str, list] = {}  # "YYYY-MM" -> [cost, tokens, n]
         self.by_model: dict[str, Totals] = {}
         self.by_agent: dict[str, Totals] = {}
         self.by_tool: dict[str, Totals] = {}
@@ -78,20 +167,96 @@ class Aggregates:
         self.latencies: dict[float, int] = {}
         self.undated = 0
         self.negative_costs = 0
-        # Parsing and zone conversion dominate the cost of a row; writers repeat the same
-        # minute (and offset) many times, so remember minute-prefix -> local day.
-        self._day_cache: dict[str, str | None] = {}
+        self.odd_values = 0
+        # What was counted as 0 or in no day, for the caller to log (a re-aggregation that
+        # finds the same rows again should not log them again). See log_notes().
+        self.notes: list[str] = []
+        # time bucket or raw timestamp -> local day (None: no day); shared between the
+        # aggregations of one service and zone, so a re-aggregation parses nothing again.
+        self._days: dict = day_cache if day_cache is not None else {}
 
-    # -- feeding -------------------------------------------------------------------------
+    # -- feeding: groups summed by SQLite ------------------------------------------------
+    def add_groups(
+        self, groups: Groups, refine: Callable[[list[TimeKey]], list[tuple]] | None = None
+    ) -> int:
+        """Fold `groups` in; `refine(keys)` returns (timestamp, n, tokens, cost) for each
+        distinct timestamp in buckets that cross local midnight (rare: odd offsets)."""
+        straddling = []
+        for key, (n, tokens, cost) in groups.by_time.items():
+            day = self._bucket_day(key)
+            if day is _STRADDLES:
+                straddling.append(key)
+            else:
+                self._add_day(day, n, tokens, cost)  # type: ignore[arg-type]
+        if straddling:
+            if refine is None:
+                raise ValueError("time buckets cross midnight and no refine() was given")
+            for ts, n, tokens, cost in refine(straddling):
+                self._add_day(self._exact_day(ts), n, tokens, cost)
+        added = 0
+        negative = odd = 0
+        for (model, tool, agent, status), sums in groups.by_dims.items():
+            n, tokens, cost, lat_sum, lat_n, neg, flags = sums
+            self._add_dims(model, tool, agent, status, n, tokens, cost, lat_sum, lat_n)
+            added += n
+            negative += neg
+            odd += int(flags) % ODD  # text/BLOB values (above ODD) are judged by _add_odd_rows
+        self.negative_costs += negative
+        self.odd_values += odd
+        if negative or odd:
+            self.notes.append(
+                f"telemetry: {negative} negative costs and {odd} values not finite, too large"
+                f" or not numbers counted as 0 (invocations {self.max_rowid + 1} to"
+                f" {groups.max_rowid})"
+            )
+        latencies = self.latencies
+        for value, n in groups.by_latency.items():
+            latencies[value] = latencies.get(value, 0) + n
+        self.max_rowid = max(self.max_rowid, groups.max_rowid)
+        if groups.odd_rows:
+            self._add_odd_rows(groups.odd_rows)
+        return added
+
+    def _add_odd_rows(self, rows: Iterable[Sequence]) -> None:
+        """Rows already counted by SQLite with their text/BLOB values as 0 (see groups.odd_sql):
+        add what those values are worth, judged as add_rows judges them."""
+        text = (str, bytes)
+        notes: list[tuple[int, str]] = []
+        for rowid, ts, model, tool, agent, status, tokens, cost, latency in rows:
+            cost_value, tokens_value, lat_sum, lat_n = 0.0, 0, 0.0, 0
+            if isinstance(cost, text):
+                cost_value, why = clean_cost(cost)
+                if why is not None:
+                    notes.append((rowid, why))
+                    if why.startswith("negative"):
+                        self.negative_costs += 1
+                    else:
+                        self.odd_values += 1
+            if isinstance(tokens, text):
+                tokens_value, odd = clean_tokens(tokens)
+                if odd:
+                    self.odd_values += 1
+                    notes.append((rowid, "tokens counted as 0"))
+            if isinstance(latency, text):
+                lat_value, odd = clean_latency(latency)
+                if lat_value is not None:
+                    lat_sum, lat_n = lat_value, 1
+                    self.latencies[lat_value] = self.latencies.get(lat_value, 0) + 1
+                if odd:
+                    self.odd_values += 1
+                    notes.append((rowid, "latency left out"))
+            if cost_value or tokens_value or lat_n:
+                self._add_day(self._exact_day(ts), 0, tokens_value, cost_value, counted=True)
+                self._add_dims(
+                    model, tool, agent, status, 0, tokens_value, cost_value, lat_sum, lat_n
+                )
+        _note_rows(self.notes, notes)
+
+    # -- feeding: one row at a time ----------------------------------------------------------
     def add_rows(self, rows: Iterable[Sequence]) -> int:
         """Rows in schema.ROW_FIELDS order: rowid, timestamp, model, tool, agent, status,
         tokens, cost, latency. Returns how many were added."""
-        # Speed matters (a million rows at startup): each row updates one small accumulator
-        # keyed by (day, model, tool, agent, status) and the latency histogram; the per-day,
-        # per-model... tables are folded from those few thousand accumulators afterwards.
-        combos: dict[tuple, list] = {}
-        latencies = self.latencies
-        day_of = self._day_of
+        dims: dict[tuple, list] = {}
         odd_rows: list[tuple[int, str]] = []
         max_rowid = self.max_rowid
         added = 0
@@ -99,96 +264,145 @@ class Aggregates:
             added += 1
             if rowid > max_rowid:
                 max_rowid = rowid
-            if type(cost) is not float or cost < 0.0 or cost != cost:
-                cost = self._clean_cost(cost, rowid, odd_rows)
-            if type(tokens) is not int:
-                tokens = int(_number(tokens, rowid))
-            key = (day_of(ts), model, tool, agent, status)
-            acc = combos.get(key)
+            cost_value, why = clean_cost(cost)
+            if why is not None:
+                odd_rows.append((rowid, why))
+                if why.startswith("negative"):
+                    self.negative_costs += 1
+                else:
+                    self.odd_values += 1
+            token_value, odd_tokens = clean_tokens(tokens)
+            lat_value, odd_latency = clean_latency(latency)
+            if odd_tokens or odd_latency:
+                self.odd_values += odd_tokens + odd_latency
+                odd_rows.append((rowid, "tokens or latency counted as 0"))
+            self._add_day(self._exact_day(ts), 1, token_value, cost_value)
+            acc = dims.get((model, tool, agent, status))
             if acc is None:
-                acc = combos[key] = [0, 0, 0.0, 0.0, 0]
+                acc = dims[(model, tool, agent, status)] = [0, 0, 0.0, 0.0, 0]
             acc[0] += 1
-            acc[1] += tokens
-            acc[2] += cost
-            if latency is not None:
-                if type(latency) is not int:
-                    latency = _latency(latency)
-                if latency is not None and latency >= 0:
-                    acc[3] += latency
-                    acc[4] += 1
-                    latencies[latency] = latencies.get(latency, 0) + 1
+            acc[1] += token_value
+            acc[2] += cost_value
+            if lat_value is not None:
+                acc[3] += lat_value
+                acc[4] += 1
+                self.latencies[lat_value] = self.latencies.get(lat_value, 0) + 1
         self.max_rowid = max_rowid
-        self._fold(combos)
-        if odd_rows:
-            first = ", ".join(f"{rowid} ({why})" for rowid, why in odd_rows[:5])
-            more = f" and {len(odd_rows) - 5} more" if len(odd_rows) > 5 else ""
-            log.warning("telemetry costs counted as 0: invocation %s%s", first, more)
+        for key, sums in dims.items():
+            self._add_dims(*key, *sums)
+        _note_rows(self.notes, odd_rows)
         return added
 
-    def _clean_cost(self, cost: object, rowid: int, odd: list[tuple[int, str]]) -> float:
-        if cost is None:
-            return 0.0
-        value = _number(cost, rowid)
-        if value != value:
-            odd.append((rowid, "not a number"))
-            return 0.0
-        if value < 0:
-            self.negative_costs += 1
-            odd.append((rowid, f"negative: {value}"))
-            return 0.0
-        return value
+    # -- folding -------------------------------------------------------------------------
+    def _add_day(
+        self, day: str | None, n: int, tokens: int, cost: float, counted: bool = False
+    ) -> None:
+        if day is None:
+            self.undated += n
+            return
+        if counted and day not in self.by_day:
+            return  # its row was counted in no day by SQLite: keep it there
+        bucket = self.by_day.get(day)
+        if bucket is None:
+            bucket = self.by_day[day] = [0.0, 0, 0]
+        bucket[0] += cost
+        bucket[1] += tokens
+        bucket[2] += n
 
-    def _fold(self, combos: dict[tuple, list]) -> None:
-        total = self.total
-        for (day, model, tool, agent, status), (n, tokens, cost, lat_sum, lat_n) in combos.items():
-            ok = status is not None and str(status).strip().lower() in SUCCESS_STATUSES
-            success = n if ok else 0
-            total.add(n, tokens, cost, success, lat_sum, lat_n)
-            for key, table in (
-                (model, self.by_model),
-                (tool, self.by_tool),
-                (agent, self.by_agent),
-            ):
-                name = UNKNOWN if key is None or key == "" else str(key)
-                t = table.get(name)
-                if t is None:
-                    t = table[name] = Totals()
-                t.add(n, tokens, cost, success, lat_sum, lat_n)
-            self.by_status[UNKNOWN if status is None else str(status)] += n
-            if day is None:
-                self.undated += n
-                continue
-            for period_table, period in ((self.by_day, day), (self.by_month, day[:7])):
-                bucket = period_table.get(period)
-                if bucket is None:
-                    bucket = period_table[period] = [0.0, 0, 0]
-                bucket[0] += cost
-                bucket[1] += tokens
-                bucket[2] += n
+    def _add_dims(
+        self,
+        model: object,
+        tool: object,
+        agent: object,
+        status: object,
+        n: int,
+        tokens: int,
+        cost: float,
+        lat_sum: float,
+        lat_n: int,
+    ) -> None:
+        ok = status is not None and str(status).strip().lower() in SUCCESS_STATUSES
+        success = n if ok else 0
+        self.total.add(n, tokens, cost, success, lat_sum, lat_n)
+        for key, table in ((model, self.by_model), (tool, self.by_tool), (agent, self.by_agent)):
+            name = UNKNOWN if key is None or key == "" else str(key)
+            t = table.get(name)
+            if t is None:
+                t = table[name] = Totals()
+            t.add(n, tokens, cost, success, lat_sum, lat_n)
+        self.by_status[UNKNOWN if status is None else str(status)] += n
 
-    def _day_of(self, ts: object) -> str | None:
-        # The local day depends only on the instant to the minute (zone offsets are whole
-        # minutes), so the key is the text without seconds and fraction, plus its offset.
-        if type(ts) is str and len(ts) >= 16 and ts[4] == "-" and ts[13] == ":":
-            tail = ts[16:].lstrip("0123456789:.,")
-            key = ts[:16] + tail
-        else:
-            key = None
-        if key is not None:
-            cached = self._day_cache.get(key, False)
-            if cached is not False:
-                return cached  # type: ignore[return-value]
-        moment = parse_timestamp(ts)
-        if moment is None:
-            log.warning("telemetry timestamp %r is not ISO 8601; the row is in no day", ts)
-            day = None
-        else:
-            day = moment.astimezone(self.tz).date().isoformat()
-        if key is not None:
-            if len(self._day_cache) > 200_000:
-                self._day_cache.clear()
-            self._day_cache[key] = day
+    def _remember(self, key: object, day: object) -> None:
+        if len(self._days) > 500_000:
+            self._days.clear()
+        self._days[key] = day
+
+    def _exact_day(self, ts: object) -> str | None:
+        try:
+            return self._days[("=", ts)]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable: never from SQLite, but do not fail on it
+            return local_day(parse_timestamp(ts), self.tz)
+        day = local_day(parse_timestamp(ts), self.tz)
+        if day is None and ts is not None:
+            self.notes.append(f"telemetry timestamp {_short(ts)} cannot be read; in no day")
+        self._remember(("=", ts), day)
         return day
+
+    def _bucket_day(self, key: TimeKey) -> object:
+        day = self._days.get(key, _MISSING)
+        if day is not _MISSING:
+            return day
+        k, b, c = key
+        if len(k) == 14 and k[13] == ":":
+            kind = "text"
+        elif k == "z":
+            kind = "none"
+        elif k[0] == "#":
+            kind = "number"
+        else:
+            kind = "raw"
+        if kind == "none":
+            day = None
+        elif kind == "raw" and k[0] == "n":
+            try:
+                day = self._exact_day(float(k[1:]))
+            except ValueError:
+                day = None
+        elif kind == "raw":
+            day = self._exact_day(k[1:])
+        else:
+            if kind == "number":
+                start = parse_timestamp(int(k[1:]) * 900)
+            else:
+                start = parse_timestamp(f"{k}{b * 15:02d}{c}")
+                if start is None:
+                    self.notes.append(f"telemetry timestamps like {k + c!r} cannot be read")
+            if start is None:
+                day = None
+            else:
+                first = local_day(start, self.tz)
+                try:
+                    last = local_day(start + QUARTER - LAST_MOMENT, self.tz)
+                except OverflowError:
+                    last = None
+                day = first if first == last and first is not None else _STRADDLES
+        self._remember(key, day)
+        return day
+
+    def log_notes(self, previous: Aggregates | None = None) -> None:
+        """Log the notes gathered so far, unless `previous` (the figures this one replaces)
+        already counted as many odd values: then they were logged when first seen."""
+        notes, self.notes = self.notes, []
+        if previous is not None and (
+            self.negative_costs <= previous.negative_costs
+            and self.odd_values <= previous.odd_values
+            and self.undated <= previous.undated
+        ):
+            return
+        for note in notes[:20]:
+            log.warning("%s", note)
 
     # -- reading -------------------------------------------------------------------------
     def p95(self) -> float | None:
@@ -204,60 +418,85 @@ class Aggregates:
         return None  # unreachable
 
 
-def _number(value: object, rowid: int) -> float:
-    if value is None:
-        return 0.0
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        log.warning("invocation %s has a non-numeric value %r; counted as 0", rowid, value)
-        return 0.0
-
-
-def _latency(value: object) -> float | None:
-    if isinstance(value, float):
-        return round(value, 3) if value == value else None
-    try:
-        return round(float(value), 3)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
 # -- the /api/stats shape -----------------------------------------------------------------
-def _rows(table: dict[str, Totals], key: str) -> list[dict]:
+def _name(name: str) -> tuple[str, bool]:
+    if len(name) <= NAME_MAX:
+        return name, False
+    return name[: NAME_MAX - 1] + "…", True
+
+
+def _rows(table: dict[str, Totals], key: str, total_count: int) -> tuple[list[dict], dict]:
+    """The TOP_ROWS most expensive entries, and the rest summed."""
+    ranked = heapq.nsmallest(
+        TOP_ROWS, table.items(), key=lambda kv: (-kv[1].cost, -kv[1].count, kv[0])
+    )
     rows = []
-    for name, t in table.items():
-        row: dict[str, Any] = {key: name}
+    for name, t in ranked:
+        shown, cut = _name(name)
+        row: dict[str, Any] = {key: shown}
         row.update(t.as_dict())
+        row["share"] = round(t.count / total_count, 6) if total_count else 0.0
+        if cut:
+            row["truncated"] = True
         rows.append(row)
-    rows.sort(key=lambda r: (-r["cost"], -r["invocations"], r[key]))
-    return rows
+    rest_n = len(table) - len(rows)
+    listed = {name for name, _ in ranked}
+    rest = Totals()
+    if rest_n:
+        for name, t in table.items():
+            if name not in listed:
+                rest.add(t.count, t.tokens, t.cost, t.success, t.lat_sum, t.lat_n)
+    more = {
+        "count": rest_n,
+        "invocations": rest.count,
+        "tokens": rest.tokens,
+        "cost": round(rest.cost, 6),
+    }
+    return rows, more
 
 
 def base_stats(agg: Aggregates) -> dict:
     """The part of /api/stats that only changes when rows arrive (computed once per change)."""
     t = agg.total.as_dict()
-    p95 = agg.p95()
-    models = _rows(agg.by_model, "model")
-    for m in models:
-        m["share"] = round(m["invocations"] / agg.total.count, 6) if agg.total.count else 0.0
+    count = agg.total.count
+    models, models_more = _rows(agg.by_model, "model", count)
+    tools, tools_more = _rows(agg.by_tool, "tool", count)
+    if any(k != UNKNOWN for k in agg.by_agent):
+        agents, agents_more = _rows(agg.by_agent, "agent", count)
+    else:
+        agents, agents_more = [], {"count": 0, "invocations": 0, "tokens": 0, "cost": 0.0}
+    for row in agents + tools:
+        del row["share"]
+    top_statuses = heapq.nsmallest(TOP_ROWS, agg.by_status.items(), key=lambda kv: (-kv[1], kv[0]))
+    by_month: dict[str, list] = {}
+    for day, (cost, tokens, n) in agg.by_day.items():
+        month = by_month.setdefault(day[:7], [0.0, 0, 0])
+        month[0] += cost
+        month[1] += tokens
+        month[2] += n
     return {
         "cost_total": agg.total.cost,
         "tokens": t["tokens"],
         "invocations": t["invocations"],
-        "avg_cost": round(agg.total.cost / agg.total.count, 6) if agg.total.count else 0.0,
+        "avg_cost": round(agg.total.cost / count, 6) if count else 0.0,
         "models": models,
-        "agents": _rows(agg.by_agent, "agent") if any(k != UNKNOWN for k in agg.by_agent) else [],
-        "tools": _rows(agg.by_tool, "tool"),
-        "statuses": dict(sorted(agg.by_status.items())),
-        "latency_ms": {"avg": t["avg_latency_ms"], "p95": p95},
+        "models_more": models_more,
+        "agents": agents,
+        "agents_more": agents_more,
+        "tools": tools,
+        "tools_more": tools_more,
+        "statuses": {_name(k)[0]: v for k, v in sorted(top_statuses)},
+        "statuses_more": {
+            "count": max(0, len(agg.by_status) - len(top_statuses)),
+            "invocations": count - sum(v for _, v in top_statuses),
+        },
+        "latency_ms": {"avg": t["avg_latency_ms"], "p95": agg.p95()},
         "success_rate": t["success_rate"],
         "undated": agg.undated,
         "negative_costs": agg.negative_costs,
+        "odd_values": agg.odd_values,
         "by_day": {k: tuple(v) for k, v in agg.by_day.items()},
-        "by_month": {k: tuple(v) for k, v in agg.by_month.items()},
+        "by_month": {k: tuple(v) for k, v in by_month.items()},
     }
 
 

@@ -8,6 +8,7 @@ and every bar or slice can be a plain link with a <title> tooltip.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 WIDTH, HEIGHT = 600, 160
@@ -16,15 +17,15 @@ MAX_SLICES = 6  # beyond this the rest is one "other" slice: colours stay distin
 
 
 def nice_ceiling(value: float) -> float:
-    if value <= 0:
+    """The axis top: 1, 2, 2.5 or 5 times a power of ten, at least `value` (and 0.01)."""
+    if not math.isfinite(value) or value <= 0:
         return 1.0
-    step = 10 ** len(str(int(value))) / 10 if value >= 1 else 0.01
-    while step * 10 < value:
-        step *= 10
+    step = max(10.0 ** math.floor(math.log10(value)), 0.01)
     for m in (1, 2, 2.5, 5, 10):
-        if m * step >= value:
-            return m * step
-    return 10 * step
+        top = m * step
+        if top >= value:
+            return top if math.isfinite(top) else value
+    return value
 
 
 def daily_bars(daily: list[dict]) -> dict:
@@ -34,7 +35,7 @@ def daily_bars(daily: list[dict]) -> dict:
     slot = plot_w / max(len(daily), 1)
     bars = []
     for i, d in enumerate(daily):
-        h = plot_h * d["cost"] / top if top else 0
+        h = plot_h * (d["cost"] / top) if top else 0  # divide first: never overflows
         if d["cost"] > 0:
             h = max(h, 1.0)  # a spend of a cent still shows
         day = date.fromisoformat(d["date"])
@@ -67,22 +68,24 @@ def daily_bars(daily: list[dict]) -> dict:
     }
 
 
-def model_slices(models: list[dict]) -> list[dict]:
+def model_slices(models: list[dict], more: dict | None = None) -> list[dict]:
     """Doughnut slices by invocation share, drawn as dashed circle strokes (pathLength 100), so
-    the template needs no trigonometry."""
-    total = sum(m["invocations"] for m in models)
+    the template needs no trigonometry. `more`: the models not listed, summed ({count,
+    invocations, tokens, cost}), as /api/stats gives them."""
+    more = more or {"count": 0, "invocations": 0, "tokens": 0, "cost": 0.0}
+    total = sum(m["invocations"] for m in models) + more["invocations"]
     if not total:
         return []
     ranked = sorted(models, key=lambda m: (-m["invocations"], m["model"]))
     head, tail = ranked[:MAX_SLICES], ranked[MAX_SLICES:]
     items = [dict(m, other=False) for m in head]
-    if tail:
+    if tail or more["count"]:
         items.append(
             {
-                "model": f"{len(tail)} other models",
-                "invocations": sum(m["invocations"] for m in tail),
-                "tokens": sum(m["tokens"] for m in tail),
-                "cost": sum(m["cost"] for m in tail),
+                "model": f"{len(tail) + more['count']} other models",
+                "invocations": sum(m["invocations"] for m in tail) + more["invocations"],
+                "tokens": sum(m["tokens"] for m in tail) + more["tokens"],
+                "cost": sum(m["cost"] for m in tail) + more["cost"],
                 "other": True,
             }
         )

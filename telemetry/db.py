@@ -1,4 +1,8 @@
-"""The Django side of the telemetry file: the read-only "telemetry" connection alias."""
+"""The Django side of the telemetry file: the read-only "telemetry" connection alias.
+
+The alias itself is declared once, in dashboard_project/settings.py (DATABASES["telemetry"]);
+here it is pointed at the file the reader follows, so the drill-down and the figures agree.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +10,13 @@ import contextlib
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
+
+from . import service
 
 ALIAS = "telemetry"
 ENGINE = "telemetry.sqlite_ro"
-
-
-def alias_settings(db_path: Path) -> dict:
-    """A complete DATABASES entry (what settings.py should hold, see telemetry/README)."""
-    return {
-        "ENGINE": ENGINE,
-        "NAME": str(db_path),
-        "OPTIONS": {"timeout": 4},  # seconds; CONTRACT: give up on a lock within 5 s
-        "TEST": {
-            "DEPENDENCIES": [],
-            "CHARSET": None,
-            "COLLATION": None,
-            "MIGRATE": False,
-            "MIRROR": None,
-            "NAME": None,
-        },
-        "ATOMIC_REQUESTS": False,
-        "AUTOCOMMIT": True,
-        "CONN_MAX_AGE": 0,
-        "CONN_HEALTH_CHECKS": False,
-        "TIME_ZONE": None,
-        "USER": "",
-        "PASSWORD": "",
-        "HOST": "",
-        "PORT": "",
-    }
 
 
 def point_alias(db_path: Path) -> None:
@@ -46,21 +27,24 @@ def point_alias(db_path: Path) -> None:
     """
     configured = connections.settings.get(ALIAS)
     if configured is None:
-        connections.settings[ALIAS] = alias_settings(db_path)
-    else:
-        configured["NAME"] = str(db_path)
-        configured["ENGINE"] = ENGINE
+        raise ImproperlyConfigured(f"DATABASES has no {ALIAS!r} entry (see settings.py)")
+    configured["NAME"] = str(db_path)
+    configured["ENGINE"] = ENGINE
     # A broken old connection must not stop a reconfigure.
     with contextlib.suppress(Exception):
         connections[ALIAS].close()
 
 
+def configure(db_path: Path, time_zone: str = "UTC") -> None:
+    """Point the reader and the Django alias at `db_path` (what rundashboard calls)."""
+    service.configure(db_path, time_zone)
+    point_alias(db_path)
+
+
 def ensure_configured() -> None:
     """Views call this so that pages work even before `rundashboard` configured us."""
-    from . import service
-
     if service.service.path is None:
-        service.configure(
+        configure(
             Path(getattr(settings, "DASHBOARD_TELEMETRY_DB", "telemetry.db")),
             getattr(settings, "DASHBOARD_TIME_ZONE", "UTC"),
         )

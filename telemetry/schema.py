@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
+MAX_COST = 1e9  # USD per invocation; beyond it a cost is not real and counts as 0
+
 # The two schemas found in the wild, as their writers create them. We never run these on a
 # user's file (it is read-only to us); the demo, the tests and the benchmarks build files with them.
 SPEC_DDL = """
@@ -45,6 +47,16 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "privacy_level": ("privacy_level",),
 }
 REQUIRED = ("timestamp", "cost")
+# The llm-service's own names: when a file has them, they win over look-alikes added later
+# (a new `cost` column beside `cost_usd` must not take the figures over).
+LLM_MARKERS = frozenset({"cost_usd", "model_name", "tool_name", "agent_name"})
+LLM_PREFERRED = {
+    "model": "model_name",
+    "tool": "tool_name",
+    "agent": "agent_name",
+    "tokens": "total_tokens",
+    "cost": "cost_usd",
+}
 
 
 class SchemaError(Exception):
@@ -72,8 +84,12 @@ def quote(identifier: str) -> str:
 
 def detect(columns: list[str] | tuple[str, ...]) -> Schema:
     by_lower = {c.lower(): c for c in columns}
+    llm = LLM_MARKERS & set(by_lower)
     mapping = {}
     for logical, candidates in CANDIDATES.items():
+        preferred = LLM_PREFERRED.get(logical)
+        if llm and preferred in by_lower:
+            candidates = (preferred,)
         for candidate in candidates:
             if candidate in by_lower:
                 mapping[logical] = by_lower[candidate]
@@ -85,13 +101,19 @@ def detect(columns: list[str] | tuple[str, ...]) -> Schema:
             + " or ".join(CANDIDATES[m][0] for m in missing)
             + f" column (columns: {', '.join(columns) or 'none'})"
         )
-    llm = {"cost_usd", "model_name", "tool_name", "agent_name"} & set(by_lower)
     return Schema(kind="llm" if llm else "spec", columns=tuple(columns), mapping=mapping)
 
 
 def table_names(conn: sqlite3.Connection) -> list[str]:
-    rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+    rows = conn.execute("SELECT name FROM main.sqlite_master WHERE type IN ('table', 'view')")
     return [r[0] for r in rows]
+
+
+def _kind_of_invocations(conn: sqlite3.Connection) -> tuple[str, str] | None:
+    return conn.execute(
+        "SELECT type, sql FROM main.sqlite_master WHERE type IN ('table', 'view')"
+        " AND name = 'invocations' COLLATE NOCASE"
+    ).fetchone()
 
 
 def read_schema(conn: sqlite3.Connection) -> Schema | None:
@@ -99,8 +121,16 @@ def read_schema(conn: sqlite3.Connection) -> Schema | None:
 
     Raises SchemaError when there are tables but no usable `invocations` table.
     """
-    columns = [row[1] for row in conn.execute("PRAGMA main.table_info(invocations)")]
-    if columns:
+    found = _kind_of_invocations(conn)
+    if found is not None:
+        kind, sql = found
+        # We count rows by rowid (new rows are those above the last one read): a view has no
+        # rowid and a WITHOUT ROWID table none we can rely on. Say so rather than show 0 rows.
+        if kind == "view":
+            raise SchemaError("invocations is a view, not a table: point the dashboard at a table")
+        if sql and "without rowid" in " ".join(sql.lower().split()):
+            raise SchemaError("invocations is a WITHOUT ROWID table; rows cannot be followed")
+        columns = [row[1] for row in conn.execute("PRAGMA main.table_info(invocations)")]
         return detect(columns)
     names = table_names(conn)
     if not names:
@@ -126,7 +156,9 @@ def view_sql(schema: Schema | None, name: str = "tm_invocation") -> str:
     TEMP objects live in the connection's own temp database, so this works on a read-only file
     and never touches it. Timestamps become naive UTC text (`YYYY-MM-DD HH:MM:SS.fff`), which
     Django reads as UTC and compares correctly with its own range bounds; SQLite's strftime
-    handles most shapes and `tm_utc` (our Python parser) the rest. Costs: NULL and negative -> 0.
+    handles most shapes and `tm_utc` (our Python parser) the rest; a moment outside years
+    1-9999 in UTC is NULL (Django cannot hold it). Costs: only numbers count; NULL, negative,
+    text, BLOB and absurd (> MAX_COST, infinite) -> 0.
     """
     if schema is None:
         body = (
@@ -139,16 +171,20 @@ def view_sql(schema: Schema | None, name: str = "tm_invocation") -> str:
     else:
         ts = schema.expr("timestamp")
         cost = schema.expr("cost")
+        utc = f"COALESCE(strftime('%Y-%m-%d %H:%M:%f', {ts}), tm_utc({ts}))"
         body = (
             "SELECT rowid AS id, "
-            f"COALESCE(strftime('%Y-%m-%d %H:%M:%f', {ts}), tm_utc({ts})) AS timestamp, "
+            f"(SELECT CASE WHEN length(u) = 23 AND u >= '0001-01-01' THEN u END"
+            f" FROM (SELECT {utc} AS u)) AS timestamp, "
             f"{ts} AS raw_timestamp, "
             f"{schema.expr('model')} AS model_name, {schema.expr('tool')} AS tool_name, "
             f"{schema.expr('agent')} AS agent_name, "
             f"COALESCE({schema.expr('tokens')}, 0) AS tokens, "
             f"{schema.expr('prompt_tokens')} AS prompt_tokens, "
             f"{schema.expr('completion_tokens')} AS completion_tokens, "
-            f"CASE WHEN {cost} > 0 THEN {cost} ELSE 0.0 END AS cost, {cost} AS raw_cost, "
+            f"CASE WHEN typeof({cost}) IN ('integer', 'real') AND {cost} > 0"
+            f" AND {cost} <= {MAX_COST!r} THEN {cost} ELSE 0.0 END AS cost, "
+            f"CASE WHEN typeof({cost}) = 'blob' THEN NULL ELSE {cost} END AS raw_cost, "
             f"{schema.expr('latency')} AS latency_ms, {schema.expr('status')} AS status, "
             f"{schema.expr('invocation_id')} AS invocation_id, "
             f"{schema.expr('error_message')} AS error_message, "

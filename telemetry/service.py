@@ -1,17 +1,22 @@
-"""The process-wide telemetry reader: aggregate once, then follow new rows.
+"""The process-wide telemetry reader: aggregate once, then follow the file.
 
 `configure()` points it at a file and starts the first aggregation in a background thread;
 `get_stats()` answers from memory; `start_watching(on_change)` follows the file (watchdog on
-its directory plus a 0.5 s stat poll) and calls `on_change()` when the figures changed.
-No Django imports here: the Django edges (views, admin, the connection alias) live elsewhere.
+its directory, see telemetry.watch, plus a 0.5 s poll) and calls `on_change()` when the
+figures changed. No Django here: the connection alias is pointed by telemetry.db.
+
+How changes are seen: one connection stays open and asks SQLite's `PRAGMA data_version`,
+which changes when any other connection commits. Then rows above the last rowid are summed
+at once (new rows show within a poll); and because a commit may also have UPDATEd or DELETEd
+old rows, a background thread re-aggregates the whole file on its own connection and the
+result replaces the figures (with the rows that arrived meanwhile added) when it differs.
+A commit seen early in a re-aggregation restarts it, so a change shows about one aggregation
+time later (2-4 s at 1M rows here); under a writer that never stops, the re-aggregations run
+back to back (the price of seeing in-place UPDATEs; files under SYNC_VERIFY_ROWS are simply
+re-read within the poll).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from watchdog.observers.api import BaseObserver
 
 import logging
 import sqlite3
@@ -24,15 +29,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import sqlite as ro
 from .aggregate import Aggregates, base_stats, empty_base, timed_stats
-from .schema import Schema, SchemaError, read_schema, select_sql
+from .groups import read_groups, refine
+from .schema import Schema, SchemaError, read_schema
 from .timestamps import UTC
+from .watch import FileWatch
 
 log = logging.getLogger("telemetry")
 
-BATCH = 50_000  # rows per read transaction: short reads never hold a writer back for long
 POLL_INTERVAL_S = 0.5
-VERIFY_INTERVAL_S = 10.0  # how often, at most, we recount rows to catch DELETEs
-WATCHED_SUFFIXES = ("", "-wal", "-journal")
+VERIFY_MIN_GAP_S = 0.25  # between the end of one re-aggregation and the start of the next
+# A commit seen while a re-aggregation is in its first 80 % restarts it (at most twice in a
+# row, so a busy writer cannot starve it): a change then shows one aggregation time later.
+RESTART_BEFORE = 0.8
+MAX_RESTARTS = 2
+# Below this many rows a re-aggregation takes milliseconds: do it at once, in the poll.
+SYNC_VERIFY_ROWS = 50_000
 
 
 def zone(name: str) -> ZoneInfo:
@@ -44,6 +55,18 @@ def zone(name: str) -> ZoneInfo:
         ) from None
 
 
+def aggregate(
+    conn: sqlite3.Connection,
+    schema: Schema,
+    agg: Aggregates,
+    helper: sqlite3.Connection | None = None,
+) -> int:
+    """Add every row above agg.max_rowid; returns how many. `helper`: see read_groups."""
+    groups = read_groups(conn, schema, agg.max_rowid, helper=helper)
+    after = agg.max_rowid
+    return agg.add_groups(groups, lambda keys: refine(conn, schema, keys, after, groups.max_rowid))
+
+
 class TelemetryService:
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -53,24 +76,39 @@ class TelemetryService:
         self.time_zone = "UTC"
         self._agg: Aggregates | None = None
         self._schema: Schema | None = None
-        self._inode: int | None = None
-        self._sig: tuple | None = None
-        self._last_verify = 0.0
-        self._unverified = True
-        self._state = "loading"
+        self._days: dict = {}  # shared day cache of this zone (see Aggregates)
+        self._conn: sqlite3.Connection | None = None
+        self._conn_sig: tuple | None = None
+        self._agg_sig: tuple | None = None  # the file (dev, inode) the figures come from
+        self._data_version: int | None = None
+        self._state = "missing"  # until configure(): then "loading" until the first figures
         self._message = ""
         self._stale = False
         self._updated_at: datetime | None = None
         self._base = empty_base()
         self._loaded = threading.Event()
         self._generation = 0
+        self._logged: str | None = None
+        # re-aggregation in the background
+        self._verify_pending = False
+        self._verify_thread: threading.Thread | None = None
+        self._verified: tuple | None = None
+        self._next_verify_at = 0.0
+        self.last_verify_s: float | None = None
+        self._verify_started = 0.0
+        self._verify_conns: list[sqlite3.Connection] = []
+        self._restarts = 0
+        self.sync_verify_rows = SYNC_VERIFY_ROWS
         # watcher
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._observer: BaseObserver | None = None
+        self._watch: FileWatch | None = None
         self._on_change: Callable[[], None] | None = None
-        self.watch_mode = "stopped"
+
+    @property
+    def watch_mode(self) -> str:
+        return self._watch.mode if self._watch is not None else "stopped"
 
     # -- setup ---------------------------------------------------------------------------
     def configure(self, db_path: Path, time_zone: str = "UTC", *, background: bool = True) -> None:
@@ -79,7 +117,10 @@ class TelemetryService:
         with self._lock:
             self._generation += 1
             self.path = Path(db_path)
+            if time_zone != self.time_zone:
+                self._days = {}
             self.tz, self.time_zone = tz, time_zone
+            self._drop_connection()
             self._reset("loading", "")
             self._loaded.clear()
             generation = self._generation
@@ -90,18 +131,18 @@ class TelemetryService:
         else:
             self._initial_load(generation)
         if self._thread is not None:
-            self._restart_observer()
+            self._start_watch()
 
     def _initial_load(self, generation: int) -> None:
         try:
             with self._lock:
                 if generation == self._generation:
                     self.refresh(force=True)
-        except Exception:
-            log.exception("telemetry: first aggregation failed")
         finally:
             if generation == self._generation:
                 self._loaded.set()
+                # The board shows "Loading…" until told: push the first figures now.
+                self._notify()
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
         return self._loaded.wait(timeout)
@@ -109,11 +150,21 @@ class TelemetryService:
     def _reset(self, state: str, message: str) -> None:
         self._agg = None
         self._schema = None
-        self._inode = None
-        self._sig = None
+        self._agg_sig = None
+        self._data_version = None
+        self._verify_pending = False
+        self._verified = None
         self._state, self._message, self._stale = state, message, False
         self._base = empty_base()
         self._updated_at = None
+
+    def _drop_connection(self) -> None:
+        conn, self._conn, self._conn_sig = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                log.debug("telemetry: closing the connection failed", exc_info=True)
 
     # -- reading -------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> bool:
@@ -121,112 +172,183 @@ class TelemetryService:
         with self._lock:
             if self.path is None:
                 return False
-            before = (self._state, self._message, self._stale, self._agg and self._agg.max_rowid)
+            before = (self._state, self._message, self._stale, self._base)
             try:
                 self._refresh(force)
+            except ro.NotARegularFile as exc:
+                self._drop_connection()
+                self._to_error(f"{exc} (expected an SQLite file)")
             except sqlite3.OperationalError as exc:
                 text = str(exc)
                 if "locked" in text or "busy" in text:
                     # Keep the last values; say so. The next change or poll tries again.
                     self._stale = True
-                    self._sig = None
                     self._message = "Telemetry database is busy (locked); showing the last values."
                     log.warning("telemetry: %s, keeping the last values", text)
-                elif not self.path.exists():
-                    self._to_missing()
                 else:
-                    self._to_error(text)
+                    self._drop_connection()
+                    if not self.path.exists():
+                        self._to_missing()
+                    else:
+                        self._to_error(text)
             except (sqlite3.DatabaseError, SchemaError) as exc:
+                self._drop_connection()
                 self._to_error(str(exc))
-            after = (self._state, self._message, self._stale, self._agg and self._agg.max_rowid)
-            return before != after or bool(self._changed_rows)
-
-    _changed_rows = 0
+            except Exception as exc:
+                # A bug or a value nobody foresaw: say so once, never a traceback per poll.
+                self._drop_connection()
+                message = f"{type(exc).__name__}: {exc}"
+                if self._logged != message:
+                    log.exception("telemetry: reading the file failed")
+                self._to_error(message)
+            self._maybe_verify()
+            after = (self._state, self._message, self._stale, self._base)
+            return any(a is not b and a != b for a, b in zip(before, after, strict=True))
 
     def _to_missing(self) -> None:
         if self._state != "missing":
             log.info("telemetry: %s does not exist (yet)", self.path)
-        self._reset("missing", f"No telemetry database at {self.path} yet.")
+        self._reset("missing", "No telemetry database yet.")
 
     def _to_error(self, text: str) -> None:
-        message = f"Telemetry database {self.path} cannot be read: {text}."
-        if self._message != message:
-            log.error("telemetry: %s", message)
+        message = f"Telemetry database cannot be read: {text}."
+        if self._logged != text:
+            log.error("telemetry: %s: %s", self.path, message)
+            self._logged = text
         # Keep the last figures on screen, with the message beside them.
         self._state, self._message, self._stale = "error", message, False
-        self._sig = None
+        self._data_version = None
 
     def _refresh(self, force: bool) -> None:
-        self._changed_rows = 0
         path = self.path
         assert path is not None
-        if not path.exists():
+        try:
+            ro.check_regular(path)
+        except FileNotFoundError:
+            self._drop_connection()
             self._to_missing()
             return
         sig = ro.signature(path)
-        now = time.monotonic()
-        if sig != self._sig:
-            self._unverified = True
-        # UPDATEs and DELETEs of old rows are invisible to "rowid > last"; a recount (cheap for
-        # small files, ~0.1 s at a million rows, so at most every VERIFY_INTERVAL_S) catches them.
-        small = self._agg is None or self._agg.total.count < 100_000
-        verify = self._unverified and (small or now - self._last_verify > VERIFY_INTERVAL_S)
-        if not force and not verify and sig == self._sig and self._state == "ok":
+        if self._conn is None or sig != self._conn_sig:
+            # A new file, or a writer came or went (WAL side files): open it afresh.
+            self._drop_connection()
+            self._conn, self._conn_sig = ro.open_for_sums(path), sig
+            self._data_version = None  # each connection counts from its own start
+        conn = self._conn
+        version = ro.data_version(conn)
+        verified, self._verified = self._verified, None
+        quiet = version == self._data_version and self._state == "ok" and not self._stale
+        if quiet and not force and verified is None:
             return
-        inode = ro.inode(path)
-        conn = ro.open_readonly(path)
-        try:
-            schema = read_schema(conn)
-            if schema is None:  # a fresh, empty file: nothing to show yet
-                self._reset("missing", f"Telemetry database {path} has no invocations table yet.")
-                self._sig = sig
-                return
-            agg = self._agg
-            full = force or agg is None or schema != self._schema or inode != self._inode
-            (max_rowid,) = conn.execute("SELECT max(rowid) FROM main.invocations").fetchone()
-            if agg is not None and (max_rowid or 0) < agg.max_rowid:
-                full = True  # rows deleted or the file replaced: start over
-            if full:
-                agg = Aggregates(self.tz)
-            assert agg is not None
-            added = self._read_new(conn, schema, agg)
-            if full:
-                self._last_verify, self._unverified = time.monotonic(), False
-            if not full and verify and not added:
-                # Only when no new rows came in: new rows are shown first, verified next tick.
-                cost_sql = schema.expr("cost")
-                count, cost = conn.execute(
-                    f"SELECT count(*), total(CASE WHEN {cost_sql} > 0 THEN {cost_sql} ELSE 0 END)"
-                    " FROM main.invocations"
-                ).fetchone()
-                self._last_verify, self._unverified = now, False
-                if count != agg.total.count or abs(cost - agg.total.cost) > 1e-6 * max(1, cost):
-                    log.info("telemetry: rows changed or vanished behind our back; re-aggregating")
-                    agg = Aggregates(self.tz)
-                    added = self._read_new(conn, schema, agg)
-                    full = True
-        finally:
-            conn.close()
-        if full or added or self._state != "ok" or self._stale:
-            self._agg, self._schema, self._inode = agg, schema, inode
-            self._base = base_stats(agg)
-            self._base["schema"] = schema.kind
-            self._base["has_agent"] = schema.has_agent
-            self._changed_rows = added if not full else max(added, 1)
-        self._sig = sig
+        schema = read_schema(conn)
+        if schema is None:  # a fresh, empty file: nothing to show yet
+            self._reset("missing", "The telemetry database has no invocations table yet.")
+            self._data_version = version
+            return
+        agg = self._agg
+        full = force or agg is None or schema != self._schema or sig[0] != self._agg_sig
+        if not full and verified is not None:
+            generation, v_sig, v_schema, v_agg = verified
+            if (generation, v_sig[0], v_schema) == (self._generation, sig[0], schema):
+                agg = v_agg
+        (max_rowid,) = conn.execute("SELECT max(rowid) FROM main.invocations").fetchone()
+        if agg is not None and (max_rowid or 0) < agg.max_rowid:
+            full = True  # rows deleted at the end: start over
+        changed = version != self._data_version
+        if changed and agg is not None and agg.total.count < self.sync_verify_rows:
+            full = True  # old rows may have changed, and reading them all is cheap
+        if full:
+            agg = Aggregates(self.tz, self._days)
+            self._verify_pending = False
+        elif changed:
+            self._verify_pending = True  # old rows may have changed too
+            self._restart_early_verify()
+        assert agg is not None
+        previous = self._agg
+        if full:
+            helper = ro.open_for_sums(path)
+            try:
+                aggregate(conn, schema, agg, helper)
+            finally:
+                helper.close()
+        else:
+            aggregate(conn, schema, agg)
+        agg.log_notes(previous if agg is not previous else None)
+        self._data_version = version
+        self._agg, self._schema, self._agg_sig = agg, schema, sig[0]
+        base = base_stats(agg)
+        base["schema"] = schema.kind
+        base["has_agent"] = schema.has_agent
+        if base != self._base or self._state != "ok":
+            self._base = base
+            self._updated_at = self._clock()
         self._state, self._message, self._stale = "ok", "", False
-        self._updated_at = self._clock()
+        self._logged = None
 
-    def _read_new(self, conn: sqlite3.Connection, schema: Schema, agg: Aggregates) -> int:
-        sql = select_sql(schema) + " WHERE rowid > ? ORDER BY rowid LIMIT ?"
-        added = 0
-        while True:
-            rows = conn.execute(sql, (agg.max_rowid, BATCH)).fetchall()
-            if not rows:
-                return added
-            added += agg.add_rows(rows)
-            if len(rows) < BATCH:
-                return added
+    # -- re-aggregating in the background (UPDATEs and DELETEs of old rows) ----------------
+    def _maybe_verify(self) -> None:
+        if (
+            not self._verify_pending
+            or self._state != "ok"
+            or time.monotonic() < self._next_verify_at
+            or (self._verify_thread is not None and self._verify_thread.is_alive())
+            or self.path is None
+            or self._conn_sig is None
+            or self._schema is None
+        ):
+            return
+        self._verify_pending = False
+        args = (self._generation, self.path, self._conn_sig, self._schema, self.tz, self._days)
+        self._verify_thread = threading.Thread(
+            target=self._verify, args=args, name="telemetry-verify", daemon=True
+        )
+        self._verify_thread.start()
+
+    def _restart_early_verify(self) -> None:
+        running = self._verify_thread is not None and self._verify_thread.is_alive()
+        if not running or self.last_verify_s is None or self._restarts >= MAX_RESTARTS:
+            return
+        if time.monotonic() - self._verify_started < RESTART_BEFORE * self.last_verify_s:
+            self._restarts += 1
+            for conn in list(self._verify_conns):
+                conn.interrupt()  # thread-safe; the thread then sees "interrupted"
+
+    def _verify(
+        self, generation: int, path: Path, sig: tuple, schema: Schema, tz: ZoneInfo, days: dict
+    ) -> None:
+        started = self._verify_started = time.monotonic()
+        interrupted = False
+        try:
+            conn = ro.open_for_sums(path)
+            helper = ro.open_for_sums(path)
+            self._verify_conns = [conn, helper]
+            try:
+                if ro.signature(path)[0] != sig[0] or read_schema(conn) != schema:
+                    return  # the file itself changed: the watcher starts over on its own
+                agg = Aggregates(tz, days)
+                aggregate(conn, schema, agg, helper)
+            finally:
+                self._verify_conns = []
+                conn.close()
+                helper.close()
+            self._verified = (generation, sig, schema, agg)
+            self._restarts = 0
+            self._wake.set()
+        except sqlite3.OperationalError as exc:
+            interrupted = "interrupt" in str(exc)
+            if not interrupted:
+                log.warning("telemetry: re-aggregation failed (%s); trying again", exc)
+            self._verify_pending = True
+            self._wake.set()
+        except Exception as exc:
+            log.warning("telemetry: re-aggregation failed (%s); trying again", exc)
+            self._verify_pending = True
+        finally:
+            took = time.monotonic() - started
+            if not interrupted:
+                self.last_verify_s = took
+            gap = 0.0 if interrupted else max(VERIFY_MIN_GAP_S, 0.1 * took)
+            self._next_verify_at = time.monotonic() + gap
 
     # -- answers -------------------------------------------------------------------------
     def get_stats(self, now: datetime | None = None) -> dict:
@@ -240,18 +362,26 @@ class TelemetryService:
             "schema": base.get("schema"),
             "has_agent": bool(base.get("has_agent")),
             "updated_at": self._updated_at.isoformat() if self._updated_at else None,
-            "tokens": base["tokens"],
-            "invocations": base["invocations"],
-            "avg_cost": base["avg_cost"],
-            "models": base["models"],
-            "agents": base["agents"],
-            "tools": base["tools"],
-            "statuses": base["statuses"],
-            "latency_ms": base["latency_ms"],
-            "success_rate": base["success_rate"],
-            "undated": base["undated"],
-            "negative_costs": base["negative_costs"],
         }
+        for key in (
+            "tokens",
+            "invocations",
+            "avg_cost",
+            "models",
+            "models_more",
+            "agents",
+            "agents_more",
+            "tools",
+            "tools_more",
+            "statuses",
+            "statuses_more",
+            "latency_ms",
+            "success_rate",
+            "undated",
+            "negative_costs",
+            "odd_values",
+        ):
+            stats[key] = base[key]
         stats.update(timed_stats(base, now or self._clock(), self.tz))
         return stats
 
@@ -260,7 +390,7 @@ class TelemetryService:
         return dict(self._base["by_day"])
 
     def health(self) -> str:
-        return {"ok": "ok", "loading": "ok"}.get(self._state, self._state)
+        return self._state
 
     @property
     def state(self) -> str:
@@ -284,16 +414,36 @@ class TelemetryService:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="telemetry-watch", daemon=True)
         self._thread.start()
-        self._restart_observer()
+        self._start_watch()
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
         self._wake.set()
-        self._stop_observer()
+        for conn in list(self._verify_conns):
+            conn.interrupt()  # a re-aggregation in flight ends now
+        if self._watch is not None:
+            self._watch.stop()
         if self._thread is not None:
             self._thread.join(timeout)
         self._thread = None
-        self.watch_mode = "stopped"
+        with self._lock:
+            self._drop_connection()
+
+    def _start_watch(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
+        self._watch = None
+        if self.path is not None and self._thread is not None:
+            self._watch = FileWatch(self.path, self._wake)
+            self._watch.start()
+
+    def _notify(self) -> None:
+        if self._on_change is None:
+            return
+        try:
+            self._on_change()
+        except Exception:
+            log.exception("telemetry: on_change failed")
 
     def _run(self) -> None:
         last_day: date | None = None
@@ -302,83 +452,19 @@ class TelemetryService:
             self._wake.clear()
             if self._stop.is_set():
                 break
+            if not self._loaded.is_set():
+                continue  # the first aggregation is still running
+            changed = self.refresh()  # catches everything itself
+            today: date | None
             try:
-                if not self._loaded.is_set():
-                    continue  # the first aggregation is still running
-                changed = self.refresh()
                 today = self._clock().astimezone(self.tz).date()
-                if last_day is not None and today != last_day:
-                    changed = True
-                last_day = today
-                if changed and self._on_change is not None:
-                    self._on_change()
             except Exception:
-                log.exception("telemetry watcher: refresh or on_change failed")
-
-    def _restart_observer(self) -> None:
-        self._stop_observer()
-        if self.path is None or self._thread is None:
-            return
-        directory = self.path.resolve().parent
-        if not directory.is_dir():
-            self.watch_mode = "polling"
-            return
-        try:
-            from watchdog.events import (
-                FileClosedEvent,
-                FileCreatedEvent,
-                FileDeletedEvent,
-                FileModifiedEvent,
-                FileMovedEvent,
-                FileSystemEventHandler,
-            )
-            from watchdog.observers import Observer
-
-            names = {self.path.name + s for s in WATCHED_SUFFIXES}
-            wake = self._wake
-
-            class Handler(FileSystemEventHandler):
-                def on_any_event(self, event) -> None:  # type: ignore[no-untyped-def]
-                    try:
-                        for p in (event.src_path, getattr(event, "dest_path", "")):
-                            if p and Path(str(p)).name in names:
-                                wake.set()
-                                return
-                    except Exception:
-                        log.exception("telemetry watcher: bad event %r", event)
-
-            observer = Observer()
-            # Opens and reads (ours included) are not changes; see STYLE.md on watchdog 7.
-            observer.schedule(
-                Handler(),
-                str(directory),
-                recursive=False,
-                event_filter=[
-                    FileCreatedEvent,
-                    FileModifiedEvent,
-                    FileDeletedEvent,
-                    FileMovedEvent,
-                    FileClosedEvent,
-                ],
-            )
-            observer.daemon = True
-            observer.start()
-            self._observer = observer
-            self.watch_mode = "running"
-        except Exception:
-            log.exception(
-                "telemetry watcher: cannot watch %s, polling every %ss", directory, POLL_INTERVAL_S
-            )
-            self.watch_mode = "polling"
-
-    def _stop_observer(self) -> None:
-        observer, self._observer = self._observer, None
-        if observer is not None:
-            try:
-                observer.stop()
-                observer.join(2)
-            except Exception:
-                log.exception("telemetry watcher: stopping the observer failed")
+                today = last_day
+            if last_day is not None and today != last_day:
+                changed = True
+            last_day = today
+            if changed:
+                self._notify()
 
 
 # -- the process-wide singleton -------------------------------------------------------------
@@ -386,8 +472,8 @@ service = TelemetryService()
 
 
 def configure(db_path: Path, time_zone: str = "UTC") -> None:
+    """Point the reader at a file. Django's connection alias: telemetry.db.configure."""
     service.configure(db_path, time_zone)
-    _point_django_alias(db_path)
 
 
 def get_stats() -> dict:
@@ -408,13 +494,3 @@ def start_watching(on_change: Callable[[], None] | None = None) -> None:
 
 def stop() -> None:
     service.stop()
-
-
-def _point_django_alias(db_path: Path) -> None:
-    # The one Django-aware line in this module, imported lazily so the domain stays
-    # importable (and testable) without Django settings.
-    try:
-        from .db import point_alias
-    except Exception:  # Django not configured: plain-Python use
-        return
-    point_alias(db_path)

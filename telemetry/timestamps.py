@@ -7,7 +7,7 @@ ISO 8601 with `T` or a space, with or without a fraction (any number of digits) 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 UTC = timezone.utc
 
@@ -47,7 +47,10 @@ def parse_timestamp(value: object) -> datetime | None:
             return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):  # 0001-01-01T00:00+05:00 is before year 1 in UTC
+        return None
 
 
 def _parse_slow(text: str) -> datetime | None:
@@ -87,7 +90,3 @@ def utc_text(value: object) -> str | None:
     if parsed is None:
         return None
     return parsed.strftime("%Y-%m-%d %H:%M:%S.") + f"{parsed.microsecond // 1000:03d}"
-
-
-def local_day(moment: datetime, tz: timezone | object) -> date:
-    return moment.astimezone(tz).date()  # type: ignore[arg-type]

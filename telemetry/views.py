@@ -12,6 +12,7 @@ from .db import ensure_configured
 @require_safe
 def api_stats(request: HttpRequest) -> JsonResponse:
     """Answered from memory. Costs are USD numbers rounded to 1e-6 (the page shows cents);
-    `state` is ok/loading/missing/error with `message` saying why."""
+    `state` is ok/loading (first aggregation running)/missing/error with `message` saying why."""
     ensure_configured()
-    return JsonResponse(service.get_stats())
+    # The figures are finite by construction (aggregate.py); never let a NaN out as "NaN".
+    return JsonResponse(service.get_stats(), json_dumps_params={"allow_nan": False})

@@ -7,13 +7,14 @@ on every new connection from the columns the file has *now* (it may be replaced 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
 from django.db.backends.sqlite3 import base
 
 from telemetry.schema import Schema, SchemaError, read_schema, view_sql
-from telemetry.sqlite import prepare, readonly_uri
+from telemetry.sqlite import check_regular, prepare, readonly_uri
 from telemetry.timestamps import utc_text
 
 
@@ -29,6 +30,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return params
 
     def get_new_connection(self, conn_params: dict) -> sqlite3.Connection:
+        name = str(self.settings_dict["NAME"])
+        if not name.startswith("file:"):
+            # A FIFO would block the request thread in open() for good: refuse it first
+            # (raised as an OperationalError, which the drill-down shows as a 503).
+            # A missing file: SQLite says "unable to open" itself (mode=ro never creates it).
+            with contextlib.suppress(FileNotFoundError):
+                check_regular(Path(name))
         conn = super().get_new_connection(conn_params)
         try:
             schema = read_schema(conn)

@@ -1,105 +1,54 @@
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import math
+from collections.abc import Callable
 
 from django import template
-from django.urls import NoReverseMatch, reverse
 
 from telemetry import service
-from telemetry.charts import daily_bars, model_slices
+from telemetry.figures import figures_context
 
 register = template.Library()
 
 
-@register.filter
-def usd(value: object) -> str:
-    """Dollars with cents, as FR-M5 asks: `$3.53` (no thousands separator: easy to parse)."""
-    try:
-        return f"${float(value):.2f}"  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "$0.00"
+def _number_filter(
+    name: str, text: Callable[[float, int | None], str], fallback: str, none: str | None = None
+) -> None:
+    """Register a filter that formats a number, and never fails on anything else: `none` for
+    None (when given), `fallback` for what is not a finite number."""
+
+    def number(value: object, arg: int | None = None) -> str:
+        if value is None and none is not None:
+            return none
+        try:
+            x = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return fallback
+        return text(x, arg) if math.isfinite(x) else fallback
+
+    register.filter(name, number)
 
 
-@register.filter
-def usd_fine(value: object) -> str:
-    """Small per-invocation amounts: `$0.0042`."""
-    try:
-        return f"${float(value):.4f}"  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "$0.0000"
-
-
-@register.filter
-def pct(value: object, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    return f"{100 * float(value):.{int(digits)}f}%"  # type: ignore[arg-type]
-
-
-@register.filter
-def ms(value: object) -> str:
-    if value is None:
-        return "–"
-    return f"{float(value):,.0f} ms"  # type: ignore[arg-type]
+# Dollars with cents, as FR-M5 asks: `$3.53` (no thousands separator: easy to parse).
+_number_filter("usd", lambda x, _: f"${x:.2f}", "$0.00")
+# Small per-invocation amounts: `$0.0042`.
+_number_filter("usd_fine", lambda x, _: f"${x:.4f}", "$0.0000")
+_number_filter("pct", lambda x, d: f"{100 * x:.{1 if d is None else int(d)}f}%", "–", none="–")
+_number_filter("ms", lambda x, _: f"{x:,.0f} ms", "–", none="–")
 
 
 @register.filter
 def count(value: object) -> str:
     try:
         return f"{int(value):,}"  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return "0"
-
-
-def _changelist() -> str:
-    try:
-        return reverse("telemetry:telemetry_invocation_changelist")
-    except NoReverseMatch:
-        return ""
 
 
 @register.simple_tag
 def telemetry_view(stats: dict | None = None) -> dict:
-    """Everything the fragments show, from `stats` (a get_stats() dict) or the live service."""
-    if not stats:
-        stats = service.get_stats()
-    changelist = _changelist()
-    chart = daily_bars(stats["daily"])
-    for bar in chart["bars"]:
-        d = bar["day"]
-        bar["href"] = (
-            (
-                f"{changelist}?timestamp__year={d.year}&timestamp__month={d.month}"
-                f"&timestamp__day={d.day}"
-            )
-            if changelist
-            else ""
-        )
-    slices = model_slices(stats["models"])
-    for s in slices:
-        s["href"] = (
-            f"{changelist}?{urlencode({'model': s['model']})}"
-            if changelist and not s["other"]
-            else changelist
-        )
-    try:
-        export = reverse("telemetry:telemetry_stats_csv"), reverse("telemetry:telemetry_stats_json")
-        index = reverse("telemetry:index")
-    except NoReverseMatch:
-        export, index = ("", ""), ""
-    state = stats["state"]
-    return {
-        "stats": stats,
-        "state": state,
-        "loading": state == "loading",
-        "empty": stats["invocations"] == 0 and state != "loading",
-        "daily": chart,
-        "slices": slices,
-        "changelist": changelist,
-        "index": index,
-        "export_csv": export[0],
-        "export_json": export[1],
-    }
+    """figures_context() of `stats` (a get_stats() dict), or of the live service's figures."""
+    return figures_context(stats or service.get_stats())
 
 
 @register.inclusion_tag("admin/date_hierarchy.html")

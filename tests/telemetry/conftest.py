@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from telemetry import db as db_module
 from telemetry import service as service_module
 from telemetry.service import TelemetryService
 
@@ -32,7 +33,7 @@ def use_service(monkeypatch) -> Iterator[Callable[..., TelemetryService]]:
     def use(path: Path, time_zone: str = "UTC", now: datetime = NOW) -> TelemetryService:
         svc = TelemetryService(clock=lambda: now)
         monkeypatch.setattr(service_module, "service", svc)
-        service_module.configure(path, time_zone)
+        db_module.configure(path, time_zone)
         assert svc.wait_loaded(30)
         made.append(svc)
         return svc

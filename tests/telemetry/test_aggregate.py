@@ -1,5 +1,6 @@
 """Figures from fixed rows, computed by hand."""
 
+import json
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,7 @@ NOW = datetime(2026, 2, 6, 18, 0, tzinfo=UTC)
 def figures(tz):
     agg = Aggregates(ZoneInfo(tz))
     agg.add_rows(BOUNDARY_ROWS)
+    agg.log_notes()
     base = base_stats(agg)
     return base, timed_stats(base, NOW, ZoneInfo(tz))
 
@@ -128,3 +130,74 @@ def test_new_rows_add_to_the_figures():
     timed = timed_stats(base_stats(agg), NOW, UTC)
     assert f"{timed['cost']['today']:.2f}" == "0.23"
     assert agg.max_rowid == 2
+
+
+def hostile(*values):
+    """(cost, tokens, latency) triples -> aggregator rows, all on Feb 6."""
+    return [
+        (i, "2026-02-06T10:00:00Z", "m", "t", "a", "success", tokens, cost, latency)
+        for i, (cost, tokens, latency) in enumerate(values, start=1)
+    ]
+
+
+def test_infinite_absurd_and_nan_costs_count_as_zero_and_are_logged(caplog):
+    agg = Aggregates(UTC)
+    agg.add_rows(
+        hostile(
+            ("Infinity", 1, 1),
+            (float("inf"), 1, 1),
+            (1e308, 1, 1),
+            (1e308, 1, 1),
+            ("nan", 1, 1),
+            (0.5, 1, 1),
+        )
+    )
+    agg.log_notes()
+    base = base_stats(agg)
+    assert base["cost_total"] == 0.5 and base["by_day"]["2026-02-06"][0] == 0.5
+    assert base["invocations"] == 6 and base["odd_values"] == 5
+    assert "not finite" in caplog.text and "too large" in caplog.text
+    json.dumps(base, allow_nan=False)  # raises on NaN or infinity
+
+
+def test_nan_and_infinite_tokens_and_latencies_never_reach_the_figures():
+    agg = Aggregates(UTC)
+    agg.add_rows(
+        hostile(
+            (0.1, float("nan"), float("inf")), (0.1, "1e999", "nan"), (0.1, 7, 1e300), (0.1, 5, 9)
+        )
+    )
+    base = base_stats(agg)
+    assert base["tokens"] == 12
+    assert base["latency_ms"] == {"avg": 9.0, "p95": 9.0}
+    json.dumps(base, allow_nan=False)
+
+
+def test_timestamps_outside_years_1_to_9999_are_in_no_day():
+    agg = Aggregates(ZoneInfo("Pacific/Kiritimati"))  # UTC+14
+    agg.add_rows(
+        [
+            (1, "0001-01-01T00:00:00+05:00", "m", "t", None, "ok", 1, 1.0, 1),
+            (2, "9999-12-31T23:59:59-05:00", "m", "t", None, "ok", 1, 2.0, 1),
+            (3, "9999-12-31T20:00:00Z", "m", "t", None, "ok", 1, 4.0, 1),  # year 10000 there
+            (4, "2026-02-06T01:00:00Z", "m", "t", None, "ok", 1, 8.0, 1),
+        ]
+    )
+    base = base_stats(agg)
+    assert base["undated"] == 3 and base["cost_total"] == 15.0
+    assert base["by_day"] == {"2026-02-06": (8.0, 1, 1)}
+
+
+def test_tables_list_the_top_rows_and_sum_the_rest_with_long_names_cut():
+    agg = Aggregates(UTC)
+    huge = "x" * 1_000_000
+    rows = [
+        (i, "2026-02-06", huge, "t", f"agent-{i:03}", "ok", 1, float(i), 1) for i in range(1, 51)
+    ]
+    agg.add_rows(rows)
+    base = base_stats(agg)
+    assert len(base["agents"]) == 20 and base["agents"][0]["agent"] == "agent-050"
+    assert base["agents_more"] == {"count": 30, "invocations": 30, "tokens": 30, "cost": 465.0}
+    (model,) = base["models"]
+    assert model["truncated"] is True and len(model["model"]) == 200
+    assert len(json.dumps(base)) < 20_000

@@ -1,6 +1,7 @@
 """The figures and charts partials, as the board page and the WebSocket push render them."""
 
 import re
+import sqlite3
 
 from django.template.loader import render_to_string
 
@@ -101,3 +102,47 @@ def test_agents_are_listed_when_the_schema_has_them(web, tmp_path, use_service):
 def test_the_spec_schema_has_no_agent_table(web, tmp_path, use_service):
     use_service(create(tmp_path / "t.db", "spec", [row("2026-02-06T10:00:00Z", 1.25)]))
     assert "Per agent" not in render_to_string("telemetry/fragments.html#figures")
+
+
+def test_an_infinite_cost_still_renders_both_fragments(web, tmp_path, use_service):
+    path = create(tmp_path / "t.db", "llm", [row("2026-02-06T10:00:00Z", 0.5)])
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE invocations SET cost_usd = 1e999")
+        conn.execute(
+            "INSERT INTO invocations (invocation_id, timestamp, agent_name, tool_name, model_name,"
+            " cost_usd, status) VALUES ('b', '2026-02-06T11:00:00Z', 'a', 't', 'm', 1e308, 'ok'),"
+            " ('c', '2026-02-06T12:00:00Z', 'a', 't', 'm', 1e308, 'ok')"
+        )
+    conn.close()
+    use_service(path)
+    figures = render_to_string("telemetry/fragments.html#figures")
+    charts = render_to_string("telemetry/fragments.html#charts")
+    assert text_of(figures, "cost-total") == "$0.00"
+    assert 'id="cost-chart"' in charts
+
+
+def test_many_agents_and_a_huge_model_name_keep_the_fragments_small(web, tmp_path, use_service):
+    huge = "m" * 1_000_000
+    rows = [
+        row("2026-02-06T10:00:00Z", 0.01 * i, agent=f"agent-{i:04}", model=huge if i == 1 else "x")
+        for i in range(1, 301)
+    ]
+    use_service(create(tmp_path / "t.db", "llm", rows))
+    figures = render_to_string("telemetry/fragments.html#figures")
+    charts = render_to_string("telemetry/fragments.html#charts")
+    assert len(figures) + len(charts) < 60_000
+    assert figures.count('<tr><th scope="row"') == 20 and "280 more agents" in figures
+    assert ">agent-0300</a>" in figures  # the most expensive first
+
+
+def test_a_missing_file_says_no_data_and_figures_format_safely():
+    from django.template import Context, Template
+
+    from telemetry.templatetags.telemetry_tags import count
+
+    html = Template(
+        "{% load telemetry_tags %}{{ a|usd }} {{ b|usd }} {{ c|pct }} {{ d|ms }} {{ e|pct:0 }}"
+    ).render(Context({"a": float("inf"), "b": "x", "c": None, "d": float("nan"), "e": 0.5}))
+    assert html == "$0.00 $0.00 – – 50%"
+    assert count("12345") == "12,345" and count(float("inf")) == "0"

@@ -161,9 +161,9 @@ def test_the_app_page_renders_without_the_removed_routes(web, client, db):
 
 def test_the_drill_down_never_shows_the_databases_absolute_path(web, client, tmp_path, db):
     (tmp_path / "bad.db").write_bytes(b"x" * 4096)
-    from telemetry import service
+    from telemetry import db as telemetry_db
 
-    service.configure(tmp_path / "bad.db", "UTC")
+    telemetry_db.configure(tmp_path / "bad.db", "UTC")
     response = client.get(LIST)
     html = response.content.decode()
     assert response.status_code == 503

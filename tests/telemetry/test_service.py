@@ -281,3 +281,143 @@ def test_the_day_rolling_over_counts_as_a_change(tmp_path):
         assert calls and svc.get_stats()["cost"]["today"] == 0
     finally:
         svc.stop()
+
+
+# Rows around the local midnights of UTC+05:30 and UTC+05:45 (Feb 6 and Feb 1 begin at
+# 18:30 / 18:15 UTC the day before), written with and without offsets.
+ZONED = FIXED + [
+    row("2026-02-05T18:10:00Z", 0.01),
+    row("2026-02-05T18:20:00Z", 0.02),  # Feb 6 in Kathmandu, Feb 5 in Kolkata
+    row("2026-02-06T00:14:59+05:45", 0.04),  # 18:29:59 UTC
+    row("2026-02-06T00:15:00+05:45", 0.08),  # 18:30 UTC: Feb 6 in both
+    row("2026-02-05T23:59:59.999+05:30", 0.16),
+    row("2026-01-31T18:14:00", 0.32),
+    row("2026-01-31T18:16:00", 0.64),
+    row("2026-01-31T18:31:00-00:00", 1.28),
+    row("2026-02-06T18:20:00Z", 2.56),  # Feb 7 in Kathmandu: not today
+]
+
+
+@pytest.mark.parametrize(
+    "tz, today, month",
+    [
+        (
+            "Asia/Kolkata",
+            ("2026-02-05 18:30", "2026-02-06 18:30"),
+            ("2026-01-31 18:30", "2026-02-28 18:30"),
+        ),
+        (
+            "Asia/Kathmandu",
+            ("2026-02-05 18:15", "2026-02-06 18:15"),
+            ("2026-01-31 18:15", "2026-02-28 18:15"),
+        ),
+    ],
+)
+@pytest.mark.parametrize("kind, cost", [("spec", "cost"), ("llm", "cost_usd")])
+def test_half_and_quarter_hour_zones_match_an_independent_sql_computation(
+    tmp_path, kind, cost, tz, today, month
+):
+    path = create(tmp_path / "t.db", kind, ZONED)
+    stats = loaded(path, tz).get_stats()
+    expected = sql_figures(path, cost, today, month)
+    assert round(stats["cost"]["today"], 6) == round(expected["today"], 6)
+    assert round(stats["cost"]["month"], 6) == round(expected["month"], 6)
+    assert round(stats["cost"]["total"], 6) == round(expected["total"], 6)
+    assert stats["invocations"] == len(ZONED) and stats["undated"] == 0
+
+
+def test_an_odd_offset_that_crosses_midnight_is_counted_on_the_right_day(tmp_path):
+    # +00:07: the 15-minute bucket 00:00-00:15 written in it spans 23:53 to 00:08 UTC.
+    path = create(
+        tmp_path / "t.db",
+        "spec",
+        [row("2026-02-06T00:05:00+00:07", 1.0), row("2026-02-06T00:10:00+00:07", 2.0)],
+    )
+    daily = {d["date"]: d["cost"] for d in loaded(path).get_stats()["daily"]}
+    assert daily["2026-02-05"] == 1.0 and daily["2026-02-06"] == 2.0
+
+
+def test_unix_second_timestamps_follow_the_zone(tmp_path):
+    path = tmp_path / "t.db"
+    start = datetime(2026, 2, 5, 18, 15, tzinfo=UTC).timestamp()  # Kathmandu midnight
+    conn = sqlite3.connect(path)
+    with conn:  # a timestamp column without type keeps numbers as numbers
+        conn.execute(
+            "CREATE TABLE invocations (id INTEGER PRIMARY KEY, timestamp, tool TEXT,"
+            " model TEXT, tokens INTEGER, cost REAL, latency_ms INTEGER, status TEXT)"
+        )
+        for ts, cost in ((start - 1, 1.0), (start, 2.0), (start + 0.5, 4.0)):
+            conn.execute(
+                "INSERT INTO invocations (timestamp, tool, model, cost) VALUES (?, 't', 'm', ?)",
+                (ts, cost),
+            )
+    conn.close()
+    daily = {d["date"]: d["cost"] for d in loaded(path, "Asia/Kathmandu").get_stats()["daily"]}
+    assert daily["2026-02-05"] == 1.0 and daily["2026-02-06"] == 6.0
+
+
+def test_an_in_place_update_that_keeps_count_and_cost_is_shown(tmp_path):
+    path = create(tmp_path / "t.db", "llm", [row("2026-02-06T01:00:00Z", 1.0)] * 3)
+    svc = loaded(path)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "UPDATE invocations SET total_tokens = 1000000, model_name = 'renamed',"
+            " status = 'error' WHERE id = 2"
+        )
+    conn.close()
+    assert svc.poll() is True
+    stats = svc.get_stats()
+    assert stats["tokens"] == 1000200 and stats["success_rate"] == round(2 / 3, 6)
+    assert {m["model"] for m in stats["models"]} == {"gpt-4o", "renamed"}
+
+
+def test_on_a_large_file_updates_are_re_aggregated_in_the_background(tmp_path):
+    path = create(tmp_path / "t.db", "llm", [row("2026-02-06T01:00:00Z", 1.0)] * 50)
+    svc = TelemetryService(clock=lambda: NOW)
+    svc.sync_verify_rows = 0  # treat this file as a big one
+    svc.configure(path, "UTC", background=False)
+    pushes = []
+    svc.start_watching(lambda: pushes.append(svc.get_stats()))
+    try:
+        conn = sqlite3.connect(path)
+        with conn:
+            conn.execute("UPDATE invocations SET model_name = 'renamed' WHERE id = 7")
+        with conn:
+            conn.execute("DELETE FROM invocations WHERE id = 9")
+        conn.close()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            stats = svc.get_stats()
+            if stats["invocations"] == 49 and any(m["model"] == "renamed" for m in stats["models"]):
+                break
+            time.sleep(0.05)
+        assert stats["invocations"] == 49 and stats["cost"]["total"] == 49.0
+        assert {m["model"]: m["invocations"] for m in stats["models"]}["renamed"] == 1
+        assert pushes and pushes[-1]["invocations"] == 49  # and the board was told
+    finally:
+        svc.stop()
+
+
+def test_health_says_loading_until_the_first_figures_and_then_they_are_pushed(tmp_path):
+    path = create(tmp_path / "t.db", "spec", [row("2026-02-06T01:00:00Z", 1.0)] * 5)
+    svc = TelemetryService(clock=lambda: NOW)
+    pushed = threading.Event()
+    svc.start_watching(pushed.set)
+    try:
+        with svc._lock:  # hold the reader back, as a long first aggregation would
+            svc.configure(path, "UTC")
+            assert svc.health() == "loading" and svc.get_stats()["state"] == "loading"
+        assert pushed.wait(5)
+        assert svc.health() == "ok" and svc.get_stats()["cost"]["total"] == 5.0
+    finally:
+        svc.stop()
+
+
+def test_the_reader_imports_nothing_of_django():
+    code = (
+        "import sys, telemetry.service, telemetry.aggregate, telemetry.groups, telemetry.watch;"
+        " bad = [m for m in sys.modules if m.split('.')[0] == 'django'];"
+        " assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

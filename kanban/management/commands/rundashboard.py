@@ -157,6 +157,7 @@ class Command(BaseCommand):
         from kanban import composition, runtime
         from kanban.html import COSTS_PANEL
         from kanban.watcher import BoardWatcher
+        from telemetry import db as telemetry_db_alias
         from telemetry import service as telemetry
 
         host, port, collab = config.host, config.port, config.collab_dir
@@ -199,7 +200,7 @@ class Command(BaseCommand):
         try:
             collect_if_stale()
             application = import_string(settings.ASGI_APPLICATION)
-            telemetry.configure(config.telemetry_db, settings.DASHBOARD_TIME_ZONE)
+            telemetry_db_alias.configure(config.telemetry_db, settings.DASHBOARD_TIME_ZONE)
             watcher.start()
             _warm_up()
             watcher.wait_ready(timeout=60)
