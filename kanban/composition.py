@@ -51,6 +51,13 @@ def start_mcp(config_paths: Sequence[Path]) -> None:
     )
 
 
+def operation_problems() -> list[dict[str, str]]:
+    """Event lines the operations tailer skipped (`{"path": "x.jsonl:12", "error"}`)."""
+    from telemetry.operations import service as operations
+
+    return operations.problems()
+
+
 def stop_all() -> None:
     from mcp_servers import service as mcp
     from telemetry.operations import service as operations

@@ -19,7 +19,7 @@ from django_htmx.middleware import HtmxDetails
 
 from . import detail as detail_domain
 from . import html as board_html
-from . import runconfig, runtime
+from . import composition, runconfig, runtime
 from .board import Board
 from .filters import TaskFilter
 from .redraw import group_view
@@ -64,7 +64,8 @@ def api_tasks(request: HttpRequest) -> JsonResponse:
         {
             "tasks": [t.as_json() for t in tasks if flt.matches(t)],
             "counts": board.counts,
-            "problems": [p.as_json() for p in board.all_problems()],
+            "problems": [p.as_json() for p in board.all_problems()]
+            + composition.operation_problems(),
         }
     )
 
