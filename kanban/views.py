@@ -17,9 +17,9 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 from django_htmx.middleware import HtmxDetails
 
+from . import composition, runconfig, runtime
 from . import detail as detail_domain
 from . import html as board_html
-from . import composition, runconfig, runtime
 from .board import Board
 from .filters import TaskFilter
 from .redraw import group_view
