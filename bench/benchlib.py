@@ -31,7 +31,14 @@ def free_port() -> int:
 class Dashboard:
     """`manage.py rundashboard` on a free loopback port; output drained by a thread."""
 
-    def __init__(self, collab: Path, telemetry_db: Path, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        collab: Path,
+        telemetry_db: Path,
+        log_path: Path | None = None,
+        extra_args: Iterable[str] = (),
+    ) -> None:
+        self.extra_args = list(extra_args)
         self.collab = collab
         self.telemetry_db = telemetry_db
         self.port = free_port()
@@ -52,6 +59,7 @@ class Dashboard:
             sys.executable, str(REPO / "manage.py"), "rundashboard",
             "--host", self.host, "--port", str(self.port),
             "--collab-dir", str(self.collab), "--telemetry-db", str(self.telemetry_db),
+            *self.extra_args,
         ]  # fmt: skip
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(
