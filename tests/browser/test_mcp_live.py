@@ -5,6 +5,7 @@ shows live operations and its three servers without a console error."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 import time
@@ -133,6 +134,25 @@ def test_a_managed_server_is_stopped_started_and_brought_back_after_a_kill(page,
         page.locator('#activity-feed [data-event="mcp.server.started"][data-mcp-server="tools"]')
     ).to_have_count(3)
 
+    # When the dashboard stops, it stops the servers it manages.
+    assert server.stop(timeout=10) == 0
+    assert_gone(third, timeout=2)
+
+
+def test_the_mcp_page_keeps_what_the_reader_opened_across_its_refresh(page, server):
+    page.goto(server.url + "mcp/")
+    section = page.locator('#mcp-detail [data-mcp-detail="tools"]')
+    expect(section).to_have_attribute("data-status", "running", timeout=20_000)
+    checks = section.locator("details").nth(1)
+    expect(checks.locator("summary")).to_contain_text("Checks")
+    checks.locator("summary").click()
+    expect(checks).to_have_attribute("open", "")
+    # The details refresh themselves every 5 s (an htmx swap of #mcp-detail).
+    with page.expect_response(lambda r: r.url == server.url + "mcp/", timeout=8000):
+        pass
+    page.wait_for_timeout(300)  # the swap and settle after the answer
+    expect(checks).to_have_attribute("open", "")
+
 
 def test_the_demo_shows_running_operations_and_three_mcp_servers_without_errors(page):
     console: list[str] = []
@@ -149,7 +169,28 @@ def test_the_demo_shows_running_operations_and_three_mcp_servers_without_errors(
             "data-status", "running", timeout=30_000
         )
         expect(page.locator("#board [data-running]").first).to_be_visible()
-        page.wait_for_timeout(1000)  # a few pushes and ticks
+        assert "sk-demo" not in page.content()  # output lines are shown with secrets masked
+
+        # Stop one simulated operation from the board: its worker process ends.
+        page.on("dialog", lambda d: d.accept())
+        op = running.first
+        op_id = op.get_attribute("data-operation-id")
+        op.locator('[data-action="stop"]').click()
+        ended = page.locator(f'#operations .ops-recent [data-operation-id="{op_id}"]')
+        expect(ended).to_have_attribute(
+            "data-status", re.compile("^(stopped|interrupted|terminated)$"), timeout=20_000
+        )
+        expect(
+            page.locator(
+                f'#activity-feed [data-event="operation.stopped"][data-operation-id="{op_id}"]'
+            )
+        ).to_have_count(1)
         errors = [m for m in console if m.startswith(("error", "pageerror"))]
         assert errors == []
         assert page.evaluate("window.__violations") == []
+
+        for path in ("operations/", f"operations/{op_id}/", "mcp/"):
+            page.goto(server.url + path)
+            expect(page.locator("main, body").first).to_be_visible()
+            assert page.evaluate("window.__violations") == [], path
+        assert [m for m in console if m.startswith(("error", "pageerror"))] == []

@@ -346,3 +346,45 @@ def test_a_page_on_another_port_cannot_press_stop(page, server, events_dir, prod
         foreign.close()
         attacker.shutdown()
         attacker.server_close()
+
+
+def wait_for_pushes(page, count: int = 2) -> None:
+    """Until `count` more WebSocket messages have been applied (the producer pushes 4 a second)."""
+    seen = int(page.evaluate("+document.body.dataset.wsMessages || 0"))
+    page.wait_for_function(
+        "least => (+document.body.dataset.wsMessages || 0) >= least", arg=seen + count
+    )
+
+
+def test_an_opened_routing_explanation_stays_open_while_the_operation_runs(
+    page, server, events_dir, producers
+):
+    producers.start(events_dir, "op-read")
+    open_board(page, server.url)
+    op = page.locator('#operations article[data-operation-id="op-read"]')
+    expect(op.locator(".ops-routing summary")).to_be_visible()
+    op.locator(".ops-routing summary").click()
+    expect(op.locator(".ops-routing")).to_have_attribute("open", "")
+    first = cost_of(page, "op-read")
+    wait_for_cost_above(page, "op-read", first)  # the panel was replaced since
+    wait_for_pushes(page)
+    expect(op.locator(".ops-routing")).to_have_attribute("open", "")
+    expect(op.locator(".ops-alts")).to_be_visible()
+
+
+def test_the_stop_button_keeps_the_keyboard_focus_while_the_operation_runs(
+    page, server, events_dir, producers
+):
+    proc = producers.start(events_dir, "op-keys")
+    open_board(page, server.url)
+    stop = page.locator('#operations article[data-operation-id="op-keys"] [data-action="stop"]')
+    expect(stop).to_be_visible()
+    stop.focus()
+    wait_for_pushes(page, 3)
+    expect(stop).to_be_focused()
+    page.on("dialog", lambda d: d.accept())
+    page.keyboard.press("Enter")  # a keyboard user presses Stop after the pushes
+    expect(page.locator('#operations [data-operation-id="op-keys"]')).to_have_attribute(
+        "data-status", re.compile("^(stopping|stopped|interrupted)$")
+    )
+    assert proc.wait(timeout=15) != 0
