@@ -27,21 +27,25 @@ from .conftest import open_board
 TASK = "2026-03-01T0900-live-op"
 
 # A producer as users write one: the module's context manager, routing, running cost totals.
-# argv: events dir, operation id, task id, mode (`run`, `ignore-sigint`, `complete`).
+# argv: events dir ("" for none), operation id, task id, mode (`run`, `ignore-sigint`,
+# `complete`), and optionally the dashboard's URL (events POSTed, Stop learnt from the answers).
 PRODUCER = """
 import signal, sys, time
 from telemetry.operations.producer import operation
 
 events_dir, op_id, task_id, mode = sys.argv[1:5]
+url = sys.argv[5] if len(sys.argv) > 5 else ""
 if mode == "ignore-sigint":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 with operation(tool="claude-code", model="claude-sonnet-4", task_id=task_id, agent="python-pedro",
-               operation_id=op_id, events_dir=events_dir, url="",
+               operation_id=op_id, events_dir=events_dir, url=url,
                prompt_summary="Write the parser") as op:
     op.routing("claude-sonnet-4", reason="long context code task",
                alternatives=[{"model": "gpt-4o", "score": 0.71, "cost_per_1k": 0.005}])
     steps = 3 if mode == "complete" else 400
     for step in range(1, steps + 1):
+        if op.stop_requested:
+            break  # a cooperative producer ends itself (it reports `operation.stopped`)
         op.progress(percent=min(99, step), message=f"step {step}", output=[f"line {step}"])
         op.cost(prompt_tokens=1000 * step, completion_tokens=100 * step, cost_usd=0.0125 * step)
         time.sleep(0.25)
@@ -97,12 +101,17 @@ class Producers:
         self.started: list[subprocess.Popen[bytes]] = []
 
     def start(
-        self, events_dir: Path, op_id: str, task_id: str = TASK, mode: str = "run"
+        self,
+        events_dir: Path | str,
+        op_id: str,
+        task_id: str = TASK,
+        mode: str = "run",
+        url: str = "",
     ) -> subprocess.Popen[bytes]:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         env.pop("DASHBOARD_URL", None)
         proc = subprocess.Popen(
-            [sys.executable, str(self.script), str(events_dir), op_id, task_id, mode],
+            [sys.executable, str(self.script), str(events_dir), op_id, task_id, mode, url],
             cwd=REPO,
             env=env,
             stderr=subprocess.DEVNULL,
@@ -219,6 +228,24 @@ def test_stop_interrupts_the_producer_and_the_board_shows_how_it_ended(
         )
     ).to_have_count(1)
     assert api(server, "/api/operations/op-stop-1")["status"] in ("stopped", "interrupted")
+
+
+def test_a_producer_reporting_over_http_ends_itself_when_stop_is_pressed(page, server, producers):
+    proc = producers.start("", "op-http", url=server.url.rstrip("/"))
+    open_board(page, server.url)
+    op = page.locator('#operations article[data-operation-id="op-http"]')
+    expect(op).to_have_attribute("data-status", "running")
+    expect(card(page)).to_have_attribute("data-running", "")
+
+    page.on("dialog", lambda d: d.accept())
+    op.locator('[data-action="stop"]').click()
+    expect(op.locator('[data-action="stop"]')).to_be_disabled()
+    # It learns of the stop from its next POST's answer, within the cooperative window.
+    assert proc.wait(timeout=10) == 0
+    ended = page.locator('#operations .ops-recent [data-operation-id="op-http"]')
+    expect(ended).to_have_attribute("data-status", "stopped")
+    expect(card(page)).not_to_have_attribute("data-running", re.compile(".*"))
+    assert api(server, "/api/operations/op-http")["stop_requested"] is True
 
 
 def test_stop_terminates_a_producer_that_ignores_sigint(page, server, events_dir, producers):
