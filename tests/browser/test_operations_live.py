@@ -293,10 +293,11 @@ def test_the_panel_survives_a_reload_and_a_restart_of_the_dashboard(
 
         server.stop()
         cost_before = api_cost(events_dir)
+        expect(page.locator("#connection-status")).to_contain_text("Disconnected")
         server = DashboardProcess(*args, port=server.port).start()
-        page.reload()
-        page.wait_for_selector("body[data-ws=open]")
-        # History read back from the events dir, and the producer's later reports still arrive.
+        # The open page reconnects by itself and gets the whole state: history read back from
+        # the events dir, and the producer's later reports still arrive.
+        expect(page.locator("#connection-status")).to_have_text("Connected", timeout=10_000)
         expect(running).to_have_attribute("data-status", "running")
         expect(running.locator(".ops-routing summary")).to_contain_text("long context code task")
         expect(
@@ -415,3 +416,18 @@ def test_the_stop_button_keeps_the_keyboard_focus_while_the_operation_runs(
         "data-status", re.compile("^(stopping|stopped|interrupted)$")
     )
     assert proc.wait(timeout=15) != 0
+
+
+def test_a_card_pushed_in_while_its_operation_runs_is_marked_running(
+    page, server, board_tree, events_dir, producers
+):
+    later = "2026-03-01T0902-later"
+    producers.start(events_dir, "op-later", task_id=later)
+    open_board(page, server.url)
+    expect(page.locator('#operations article[data-operation-id="op-later"]')).to_be_visible()
+    write_task(board_tree, f"inbox/{later}.yaml", id=later, title="Created after its operation")
+    expect(card(page, later)).to_have_attribute("data-running", "")
+    # An edit re-renders the card: the mark stays.
+    write_task(board_tree, f"inbox/{later}.yaml", id=later, title="Edited", priority="high")
+    expect(card(page, later).locator(".card-link")).to_have_text("Edited")
+    expect(card(page, later)).to_have_attribute("data-running", "")
