@@ -36,6 +36,19 @@ def envint(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, not {value!r}") from None
 
 
+def envfloat(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        result = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {value!r}") from None
+    if not result >= 0:
+        raise ValueError(f"{name} must be zero or more, not {value!r}")
+    return result
+
+
 def envpath(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
@@ -205,6 +218,10 @@ DASHBOARD_TIME_ZONE = os.environ.get("DASHBOARD_TIME_ZONE", "UTC")
 DASHBOARD_DONE_LIMIT = envint("DASHBOARD_DONE_LIMIT", 10)
 DASHBOARD_GROUP_LIMIT = envint("DASHBOARD_GROUP_LIMIT", 40)
 DASHBOARD_EVENTS_DIR = envpath("DASHBOARD_EVENTS_DIR", Path.cwd() / "work" / "events")
+# Stop escalation (CONTRACT section 8): SIGINT, then SIGTERM after this many seconds, then SIGKILL
+# after DASHBOARD_STOP_TERM_GRACE_SECONDS more. Shorter values are for tests.
+DASHBOARD_STOP_GRACE_SECONDS = envfloat("DASHBOARD_STOP_GRACE_SECONDS", 10.0)
+DASHBOARD_STOP_TERM_GRACE_SECONDS = envfloat("DASHBOARD_STOP_TERM_GRACE_SECONDS", 5.0)
 
 LOGGING = {
     "version": 1,

@@ -32,8 +32,15 @@ def register_panels() -> None:
 
 
 def start_operations(events_dir: Path) -> None:
-    from telemetry.operations import service as operations
+    from django.conf import settings
 
+    from telemetry.operations import service as operations
+    from telemetry.operations.stopper import Timeouts
+
+    operations.service.stopper.timeouts = Timeouts(
+        sigint_s=settings.DASHBOARD_STOP_GRACE_SECONDS,
+        sigterm_s=settings.DASHBOARD_STOP_TERM_GRACE_SECONDS,
+    )
     operations.start(
         events_dir,
         on_change=lambda: runtime.publish_panel(OPERATIONS_PANEL),

@@ -89,13 +89,71 @@
       if (how === "delete") { old.remove(); return; }
       el.removeAttribute("hx-swap-oob");
       var hadFocus = focused && old.contains(focused);
+      var kept = readerState(old, hadFocus ? focused : null);
       old.replaceWith(el);
       htmx.process(el);
-      if (hadFocus) { var again = el.querySelector(".card-link") || el; if (again.focus) again.focus(); }
+      var again = restoreReaderState(el, kept);
+      if (hadFocus) { again = again || el.querySelector(".card-link") || el; if (again.focus) again.focus(); }
     });
     body.dataset.wsMessages = String((+body.dataset.wsMessages || 0) + 1);
     refreshOpenDetail();
   }
+
+  // --- what the reader did inside a replaced fragment ---------------------------------
+  // Live panels (operations, MCP servers) are replaced whole several times a second: the
+  // <details> the reader opened or closed, and the control that had the keyboard focus (a
+  // Stop button), are found again in the new copy by their owner's key (operation, server,
+  // task) and their place within it, and keep their state.
+  var OWNER_KEYS = ["data-operation-id", "data-mcp-server", "data-mcp-detail", "data-task-id"];
+  var OWNER = OWNER_KEYS.map(function (a) { return "[" + a + "]"; }).join(",");
+  function ownerOf(node, root) {
+    var owner = node.parentElement && node.parentElement.closest(OWNER);
+    return owner && root.contains(owner) ? owner : root;
+  }
+  function keyOf(node, root) {
+    var owner = ownerOf(node, root);
+    var ownerKey = owner === root ? "" : OWNER_KEYS.map(function (a) { return owner.getAttribute(a) || ""; }).join("|");
+    var tag = node.tagName;
+    var same = Array.prototype.filter.call(owner.querySelectorAll(tag), function (n) {
+      return ownerOf(n, root) === owner;
+    });
+    return ownerKey + ">" + tag + "." + node.className + "[" + (node.getAttribute("data-action") || "") + "]" + same.indexOf(node);
+  }
+  function readerState(root, focused) {
+    var details = {};
+    var any = false;
+    root.querySelectorAll("details").forEach(function (d) { details[keyOf(d, root)] = d.open; any = true; });
+    return { details: any ? details : null, focus: focused && focused !== root ? keyOf(focused, root) : null };
+  }
+  function restoreReaderState(root, kept) {
+    var found = null;
+    if (kept.details) {
+      root.querySelectorAll("details").forEach(function (d) {
+        var key = keyOf(d, root);
+        if (Object.prototype.hasOwnProperty.call(kept.details, key) && d.open !== kept.details[key]) d.open = kept.details[key];
+      });
+    }
+    if (kept.focus) {
+      var tag = kept.focus.slice(kept.focus.indexOf(">") + 1).split(".")[0];
+      Array.prototype.some.call(root.querySelectorAll(tag), function (n) {
+        if (keyOf(n, root) === kept.focus) { found = n; return true; }
+        return false;
+      });
+    }
+    return found;
+  }
+  // The same for htmx's own swaps of a refreshing fragment (the /mcp/ page's details).
+  var swapping = null;
+  body.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail.target;
+    swapping = target && target.id ? { id: target.id, kept: readerState(target, target.contains(document.activeElement) ? document.activeElement : null) } : null;
+  });
+  body.addEventListener("htmx:afterSwap", function () {
+    if (!swapping) return;
+    var now = document.getElementById(swapping.id);
+    if (now) { var again = restoreReaderState(now, swapping.kept); if (again && again.focus) again.focus(); }
+    swapping = null;
+  });
 
   // --- theme: the system's by default, the user's choice once made --------------------
   var root = document.documentElement;
