@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,7 +24,7 @@ def envbool(name: str, default: bool = False) -> bool:
         return True
     if value.lower() in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{name} must be true or false, not {value!r}")
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
 
 
 def envint(name: str, default: int) -> int:
@@ -33,7 +34,7 @@ def envint(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"{name} must be an integer, not {value!r}") from None
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
 def envfloat(name: str, default: float) -> float:
@@ -43,9 +44,9 @@ def envfloat(name: str, default: float) -> float:
     try:
         result = float(value)
     except ValueError:
-        raise ValueError(f"{name} must be a number, not {value!r}") from None
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
     if not result >= 0:
-        raise ValueError(f"{name} must be zero or more, not {value!r}")
+        raise ImproperlyConfigured(f"{name} must be zero or more, not {value!r}")
     return result
 
 

@@ -1,10 +1,13 @@
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+
+import pytest
 
 from ..factories import write_task
 from ..server import REPO, DashboardProcess, free_port
@@ -114,3 +117,22 @@ def test_the_demo_starts_with_a_moving_board():
         data = get_json(server.url + "api/tasks")
         assert data["counts"]["total"] >= 10
         assert any("broken" in p["path"] for p in data["problems"])
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DASHBOARD_DONE_LIMIT", "ten"), ("DASHBOARD_STOP_GRACE_SECONDS", "-1")],
+)
+def test_a_bad_setting_in_the_environment_is_one_clear_line(name, value):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "manage.py"), "rundashboard", "--port", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={**os.environ, name: value},
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert name in result.stderr
