@@ -54,6 +54,10 @@ class Event:
         return self.task.lane if self.task else ""
 
     @property
+    def agent(self) -> str:
+        return self.task.agent if self.task else ""
+
+    @property
     def moved_lane(self) -> bool:
         return bool(self.old_lane) and self.old_lane != self.lane
 
