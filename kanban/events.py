@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .board import Board
-from .times import parse_moment
 from .tasks import Dependency, Problem, Task, _freeze
+from .times import parse_moment
 
 CREATED = "task.created"
 ASSIGNED = "task.assigned"
@@ -181,7 +181,6 @@ def changed_fields(before: Task, after: Task) -> tuple[str, ...]:
             if str(key) not in names and _freeze(old.get(key)) != _freeze(new.get(key)):
                 names.append(str(key))
     return tuple(names[: FIELDS_SHOWN + 1])
-
 
 
 def _closest(candidates: list[Task], after: Task) -> Task:

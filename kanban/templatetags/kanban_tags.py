@@ -141,6 +141,22 @@ def short_id(task_id: str, agent: str = "") -> str:
 
 
 @register.filter
+def card_id(task: Any) -> str:
+    """The short id a card shows; when the slug only repeats the title, its date stamp
+    instead (it tells apart two cards of one title)."""
+    short = short_id(task.id, task.agent)
+    if _slug(short) == _slug(task.title):
+        stamp = _STAMP_PREFIX.match(task.id)
+        if stamp:
+            return stamp.group(0).rstrip("-_")
+    return short
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@register.filter
 def clock(timestamp: float | None) -> str:
     """`14:02:11` for today (UTC here; the page's script shows the viewer's local time),
     `Feb 10 14:02` for an earlier day."""
@@ -150,8 +166,10 @@ def clock(timestamp: float | None) -> str:
     today = dt.datetime.now(dt.timezone.utc).date()
     if moment.date() == today:
         return moment.strftime("%H:%M:%S")
-    return moment.strftime("%b %-d %H:%M") if moment.year == today.year else moment.strftime(
-        "%Y-%m-%d %H:%M"
+    return (
+        moment.strftime("%b %-d %H:%M")
+        if moment.year == today.year
+        else moment.strftime("%Y-%m-%d %H:%M")
     )
 
 
