@@ -3,12 +3,13 @@
 // script.
 //
 // Chromium fires "change" for every arrow key on a closed <select>: submitting then would
-// reload the page per key and lose the focus (WCAG 3.2.2). So a change made with the pointer
-// submits at once; one made with the keyboard waits for Enter (or the Filter button), and
-// the button shows that a change is waiting.
+// reload the page per key and lose the focus (WCAG 3.2.2). So a change that follows a key
+// pressed on the closed <select> waits for Enter (or the Filter button, which shows that a
+// change is waiting); a pick from the open list (mouse, or keys inside the list, which the
+// page does not see) submits at once.
 (function () {
-  var pointerAt = 0;
-  document.addEventListener("pointerdown", function () { pointerAt = Date.now(); }, true);
+  var keyOn = null;
+  var keyAt = 0;
 
   function isAuto(field) {
     return field instanceof Element && field.matches("[data-autosubmit]") && field.form;
@@ -17,22 +18,24 @@
     var button = form.querySelector("button[type=submit], button:not([type])");
     if (button) button.classList.toggle("pending", on);
   }
+  document.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (!isAuto(field) || field.tagName !== "SELECT") return;
+    if (event.key === "Enter") {
+      event.preventDefault();
+      field.form.requestSubmit();
+      return;
+    }
+    keyOn = field;
+    keyAt = Date.now();
+  }, true);
   document.addEventListener("change", function (event) {
     var field = event.target;
     if (!isAuto(field)) return;
-    // A pick from the open list follows a pointer press (a few seconds at most).
-    if (field.type === "checkbox" || Date.now() - pointerAt < 10000) {
-      field.form.requestSubmit();
-    } else {
+    if (field === keyOn && Date.now() - keyAt < 1000) {
       markPending(field.form, true);
+      return;
     }
-  });
-  document.addEventListener("keydown", function (event) {
-    var field = event.target;
-    pointerAt = 0;  // keys on a closed <select> change it: that is not a pick
-    if (event.key === "Enter" && isAuto(field) && field.tagName === "SELECT") {
-      event.preventDefault();
-      field.form.requestSubmit();
-    }
+    field.form.requestSubmit();
   });
 })();
