@@ -133,7 +133,7 @@ def test_priority_is_an_icon_and_label_never_the_error_colour(collab):
     assert '<span aria-hidden="true">‼</span> critical' in a
     assert 'class="prio ' not in b  # normal is the default: nothing to say
     css = (board_html.settings.BASE_DIR / "static/dashboard/dashboard.css").read_text()
-    rule = re.search(r"\.prio-critical \{([^}]*)\}", css)
+    rule = re.search(r"\.prio\.prio-critical \{([^}]*)\}", css)
     assert rule and "var(--err)" not in rule.group(1)
 
 
