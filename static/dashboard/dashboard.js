@@ -47,7 +47,8 @@
     // A socket we replaced ("Retry now") closing late says nothing about the live one.
     if (openSocket && closed && closed !== openSocket && openSocket.readyState === 1) return;
     setConn("closed", "Disconnected · Reconnecting…");
-    if (!offlineSince) offlineSince = Date.now();
+    if (offlineSince) return;  // each failed retry closes again: say it once (role=alert)
+    offlineSince = Date.now();
     body.classList.add("is-offline");
     showOffline(true);
   });
