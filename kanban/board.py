@@ -59,7 +59,7 @@ class Board:
 
     @cached_property
     def groups(self) -> dict[tuple[str, str], list[Task]]:
-        """Tasks per (lane, agent), most recently changed first; inbox is one group."""
+        """Tasks per (lane, agent), most recent (`Task.moment`) first; inbox is one group."""
         return self.indexes.groups
 
     @cached_property
@@ -163,7 +163,9 @@ def group_key(task: Task) -> tuple[str, str]:
 
 
 def sort_key(task: Task) -> tuple[float, str]:
-    return (-task.updated_at, task.path)
+    # The task's own time (completed_at in Done...), not the file's: a fresh clone gives
+    # every file the same mtime.
+    return (-task.moment, task.path)
 
 
 def dependency_target(by_id: Mapping[str, list[Task]], dep: Dependency) -> str | None:

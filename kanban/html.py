@@ -29,6 +29,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from . import runtime
 from .board import Board
+from .criteria import criteria_progress
 from .filters import TaskFilter
 from .redraw import GroupView, Limits, Op, card_dom_id, group_dom_id, lane_views, plan
 from .state import FEED_SIZE, BoardState, FeedEntry, FeedItem, Snapshot
@@ -90,12 +91,18 @@ def board_context(state: BoardState, flt: TaskFilter) -> dict[str, Any]:
         **problems_context(board),
         "feed": feed_html_of(state.feed_entries(0, snap.feed_number)),
         **agents_context(board, flt),
-        "priorities": sorted({t.priority for t in board.tasks.values()} | set(KNOWN_PRIORITIES)),
+        "priorities": priorities_by_severity(board),
         "statuses": sorted({t.status for t in board.tasks.values() if t.status}),
         "changed_ids": "[]",
         "panels": panels,
         **telemetry_context(),
     }
+
+
+def priorities_by_severity(board: Board) -> list[str]:
+    """Known priorities from critical to low, then whatever else the files say, A to Z."""
+    others = {t.priority for t in board.tasks.values()} - set(KNOWN_PRIORITIES)
+    return [*KNOWN_PRIORITIES, *sorted(others)]
 
 
 def page_panel_names() -> list[str]:
@@ -139,21 +146,48 @@ def group_context(
     }
 
 
+# Dependency kinds that do not hold a task up ("synergy", "informs"...): only these do.
+BLOCKING_KINDS = frozenset(
+    {"", "prerequisite", "prerequisites", "depends_on", "dependency", "dependencies",
+     "blocked_by", "requires", "required", "hard", "blocking"}
+)  # fmt: skip
+
+
+def unmet_prerequisites(board: Board, task: Task) -> tuple[str, ...]:
+    """Prerequisites not done yet; never for a Done card (whatever its files say, it is done)."""
+    if task.lane == "done":
+        return ()
+    if not any(_blocking(d.kind) for d in task.dependencies):
+        return ()
+    unmet = set(board.unmet_dependencies(task))
+    return tuple(
+        dep_id
+        for dep in task.dependencies
+        if _blocking(dep.kind) and (dep_id := board.dependency_target(dep)) in unmet
+    )
+
+
+def _blocking(kind: str) -> bool:
+    return kind.strip().lower().replace("-", "_").replace(" ", "_") in BLOCKING_KINDS
+
+
 def card_html(board: Board, task: Task, oob: bool = False) -> str:
-    blocked_by = tuple(board.unmet_dependencies(task))
-    return _card_html(task, blocked_by, humanize_age(time.time() - task.updated_at), oob)
+    blocked_by = unmet_prerequisites(board, task)
+    return _card_html(task, blocked_by, humanize_age(time.time() - task.moment), oob)
 
 
-# A card's HTML depends only on what it shows (Task equality ignores the raw YAML, which the
-# card does not show), its blockers and its age as text; most cards stay the same for hours,
-# so re-rendering them for every page view and every push would be wasted work.
+# A card's HTML depends only on what it shows (Task equality ignores the raw YAML, but any
+# change to a file changes its time, which equality does see), its blockers and its age as
+# text; most cards stay the same for hours, so re-rendering them for every page view and
+# every push would be wasted work.
 @lru_cache(maxsize=4_000)
 def _card_html(task: Task, blocked_by: tuple[str, ...], age: str, oob: bool) -> str:
     ctx = {
         "task": task,
         "dom_id": card_dom_id(task.path),
         "blocked_by": blocked_by,
-        "deps": len(task.dependencies),
+        "progress": criteria_progress(task.data),
+        "age": age,
         "oob": oob,
     }
     html = partial("card", ctx)
@@ -373,7 +407,14 @@ def update_messages(
     paths = sorted({p for c in changes for p in c.paths})
     old, new = changes[0].old, changes[-1].new
     fragments = update_fragments(
-        state, old, new, paths, flt, changes[0].feed_before, changes[-1].feed_after
+        state,
+        old,
+        new,
+        paths,
+        flt,
+        changes[0].feed_before,
+        changes[-1].feed_after,
+        feed_reset=any(c.feed_reset for c in changes),
     )
     messages = pack(fragments)
     RENDERED.put(key, messages)
@@ -388,6 +429,7 @@ def update_fragments(
     flt: TaskFilter,
     feed_seen: int,
     feed_upto: int,
+    feed_reset: bool = False,
 ) -> list[str]:
     """Fragments for one batch of changes, seen through one viewer's filter."""
     parts: list[str] = []
@@ -396,7 +438,11 @@ def update_fragments(
         for op in plan(old, new, changed_paths, flt, lim):
             parts.extend(_op_fragments(new, op, flt, lim))
         parts.append(partial("counts", {"oob": True, "counts": counts_context(new, flt)}))
-    parts.extend(feed_fragments(state, feed_seen, feed_upto))
+    if feed_reset:  # renumbered: the page's entries no longer match, send the feed whole
+        feed = feed_html_of(state.feed_entries(0, feed_upto))
+        parts.append(partial("feed", {"oob": True, "feed": feed}))
+    else:
+        parts.extend(feed_fragments(state, feed_seen, feed_upto))
     if old.agents != new.agents:  # a new agent, or one with no task left: keep the filter true
         parts.append(partial("agent_select", {"oob": True, "flt": flt, **agents_context(new, flt)}))
     if old.problems != new.problems or old.duplicate_ids != new.duplicate_ids:

@@ -26,7 +26,7 @@ from .events import (
     board_from_message,
     board_to_message,
     diff,
-    task_from_message,
+    history_events,
 )
 from .scanner import LIMIT_KEY
 
@@ -68,6 +68,7 @@ class Change:
     paths: tuple[str, ...]  # task and problem paths that may look different
     feed_before: int  # the newest feed entry's number before this change
     feed_after: int
+    feed_reset: bool = False  # the feed was rebuilt (history added): pages redraw it whole
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class BoardState:
         self.watcher_seen = 0.0  # time.time() of the watcher's last completed cycle
         self.ready = False
         self.feed_number = 0
+        self.history_seeded = False
         self._lock = threading.Lock()
 
     def note_watcher(self, mode: str, waiting: str, now: float | None = None) -> None:
@@ -156,9 +158,10 @@ class BoardState:
             # Even when nothing visible changed, keep the newest timestamps.
             self.board = board
             self.ready = True
-            if changed:
-                self._record(old, board, events)
-            return events, changed
+            reset = self._seed_history()
+            if changed or reset:
+                self._record(old, board, events, feed_reset=reset)
+            return events, changed or reset
 
     def add_feed_item(self, item: FeedItem) -> int:
         """Put another domain's entry on top of the feed; the sequence number it makes."""
@@ -166,12 +169,36 @@ class BoardState:
             self._record(self.board, self.board, [], [item])
             return self.seq
 
+    def _seed_history(self) -> bool:
+        """Once every card is read: fill the feed from the tasks' own timestamps.
+
+        The dashboard keeps nothing on disk, so after a restart this is what happened
+        before, as the files tell it. Entries already in the feed keep their place by time;
+        all are numbered again, oldest first (pages take the whole feed: `feed_reset`).
+        """
+        if self.history_seeded or not self.ready or self.board.pending_count:
+            return False
+        self.history_seeded = True
+        past = history_events(self.board, self.feed.maxlen or FEED_SIZE)
+        if not past:
+            return False
+        entries = [*self.feed, *(FeedEntry(e) for e in past)]
+        entries.sort(key=lambda e: e.event.at, reverse=True)
+        kept = entries[: self.feed.maxlen]
+        for entry in reversed(kept):
+            self.feed_number += 1
+            entry.number = self.feed_number
+            entry.html = None
+        self.feed = deque(kept, maxlen=self.feed.maxlen)
+        return True
+
     def _record(
         self,
         old: Board,
         new: Board,
         events: list[Event],
         items: list[FeedItem] | None = None,
+        feed_reset: bool = False,
     ) -> None:
         feed_before = self.feed_number
         self._add_to_feed(events)
@@ -187,7 +214,15 @@ class BoardState:
                 if old.problems.get(p) != new.problems.get(p)
             )
         self.history.append(
-            Change(self.seq, old, new, tuple(sorted(paths)), feed_before, self.feed_number)
+            Change(
+                self.seq,
+                old,
+                new,
+                tuple(sorted(paths)),
+                feed_before,
+                self.feed_number,
+                feed_reset,
+            )
         )
 
     def _add_to_feed(self, events: list[Event]) -> None:
@@ -215,6 +250,7 @@ class BoardState:
             self.seq = message["seq"]
             self.history.clear()  # pages at an older seq must take the whole state
             self.ready = True
+            self._seed_history()
 
     def apply_batch(self, message: dict[str, Any]) -> bool:
         """Apply one batch of events; False if batches were missed (ask for a snapshot)."""
@@ -223,17 +259,8 @@ class BoardState:
                 return False
             old = self.board
             self.board = apply_events(self.board, message["events"], message["problems"])
-            events = [
-                Event(
-                    e["kind"],
-                    e["task_id"],
-                    e["path"],
-                    e["old_path"],
-                    task_from_message(e["task"]) if e["task"] else None,
-                    e["at"],
-                )
-                for e in message["events"]
-            ]
-            self._record(old, self.board, events)
+            events = [Event.from_message(e) for e in message["events"]]
+            reset = self._seed_history()
+            self._record(old, self.board, events, feed_reset=reset)
             assert self.seq == message["seq"]
             return True

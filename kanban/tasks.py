@@ -10,10 +10,13 @@ import errno
 import os
 import stat
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+
+from .times import task_moment
 
 try:  # libyaml is several times faster on big trees; the pure loader is the fallback.
     from yaml import CSafeLoader as _BaseLoader
@@ -73,6 +76,22 @@ class Task:
     has_title: bool = True
     has_agent: bool = True
     pending: bool = False  # listed from its path only, not parsed yet (startup of huge trees)
+
+    @cached_property
+    def own_time(self) -> tuple[float | None, str]:
+        """The task's own time for its lane and the field it came from (see kanban/times.py)."""
+        return task_moment(self.data, self.lane)
+
+    @property
+    def moment(self) -> float:
+        """When the task last moved, from its own timestamps; the file's time only as a fallback."""
+        own = self.own_time[0]
+        return self.updated_at if own is None else own
+
+    @property
+    def moment_source(self) -> str:
+        """The field `moment` came from, or "" when it is the file's time."""
+        return self.own_time[1] if self.own_time[0] is not None else ""
 
     @property
     def full_title(self) -> str:

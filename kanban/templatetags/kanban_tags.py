@@ -5,6 +5,7 @@ import binascii
 import datetime as dt
 import re
 import time
+from typing import Any
 from urllib.parse import quote
 
 from django import template
@@ -108,3 +109,95 @@ def hours(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return f"{value} h"
+
+
+# --- cards and feed entries: short ids, clock times, where a time came from ------------
+
+SHORT_ID_CHARS = 24
+# "2026-02-10T0903-", "2026-02-10-", "20260210T090300-": the stamp most slugs start with.
+_STAMP_PREFIX = re.compile(r"^\d{4}-?\d{2}-?\d{2}(?:[T_ ]?\d{2}:?\d{2}(?::?\d{2})?)?[-_]")
+LANE_TITLES = {"inbox": "Inbox", "assigned": "Assigned", "done": "Done"}
+# Statuses that only repeat what the lane says: the card shows no pill for them.
+LANE_STATUSES = {
+    "inbox": frozenset({"", "new", "inbox", "pending", "todo", "open", "backlog", "ready"}),
+    "assigned": frozenset({"", "assigned", "todo", "claimed", "pending", "ready", "open"}),
+    "done": frozenset({"", "done", "completed", "complete", "closed", "finished", "resolved"}),
+}
+PRIORITY_ICONS = {"critical": "‼", "high": "↑", "low": "↓"}
+
+
+@register.filter
+def short_id(task_id: str, agent: str = "") -> str:
+    """The telling end of a slug id: no date stamp, no agent name, at most 24 characters.
+
+    `2026-02-10T0903-architect-add-export-endpoint` (agent architect) -> `add-export-endpoint`.
+    The full id is on hover and in the detail.
+    """
+    text = _STAMP_PREFIX.sub("", task_id, count=1)
+    if agent and text.startswith(agent + "-") and len(text) > len(agent) + 1:
+        text = text[len(agent) + 1 :]
+    text = text or task_id
+    return text if len(text) <= SHORT_ID_CHARS else text[: SHORT_ID_CHARS - 1] + "…"
+
+
+@register.filter
+def card_id(task: Any) -> str:
+    """The short id a card shows; when the slug only repeats the title, its date stamp
+    instead (it tells apart two cards of one title)."""
+    short = short_id(task.id, task.agent)
+    if _slug(short) == _slug(task.title):
+        stamp = _STAMP_PREFIX.match(task.id)
+        if stamp:
+            return stamp.group(0).rstrip("-_")
+    return short
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@register.filter
+def clock(timestamp: float | None) -> str:
+    """`14:02:11` for today (UTC here; the page's script shows the viewer's local time),
+    `Feb 10 14:02` for an earlier day."""
+    moment = _moment(timestamp)
+    if moment is None:
+        return ""
+    today = dt.datetime.now(dt.timezone.utc).date()
+    if moment.date() == today:
+        return moment.strftime("%H:%M:%S")
+    return (
+        moment.strftime("%b %-d %H:%M")
+        if moment.year == today.year
+        else moment.strftime("%Y-%m-%d %H:%M")
+    )
+
+
+@register.filter
+def moment_title(task: Any) -> str:
+    """Where a card's time comes from: `completed_at 2026-02-10 12:10:00 UTC`, or the file."""
+    when = exacttime(task.moment)
+    if task.moment_source:
+        return f"{task.moment_source} {when}"
+    return f"file modified {when}, no timestamp in the task"
+
+
+@register.filter
+def lane_title(lane: str) -> str:
+    return LANE_TITLES.get(lane, lane)
+
+
+@register.filter
+def status_disagrees(task: Any) -> bool:
+    """Whether the card shows its status: only when it says more than the lane does."""
+    return task.status not in LANE_STATUSES.get(task.lane, frozenset({""}))
+
+
+@register.filter
+def priority_icon(priority: str) -> str:
+    return PRIORITY_ICONS.get(priority, "")
+
+
+@register.filter
+def humanize_status(status: str) -> str:
+    return status.replace("_", " ")
