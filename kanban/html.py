@@ -81,6 +81,7 @@ def board_context(state: BoardState, flt: TaskFilter) -> dict[str, Any]:
     board = snap.board
     lim = limits()
     panels = [mark_safe(runtime.panel_html(name)) for name in page_panel_names()]  # noqa: S308
+    top_panels = [mark_safe(runtime.panel_html(n)) for n in top_panel_names()]  # noqa: S308
     return {
         "board": board,
         "state": state,
@@ -95,6 +96,7 @@ def board_context(state: BoardState, flt: TaskFilter) -> dict[str, Any]:
         "statuses": sorted({t.status for t in board.tasks.values() if t.status}),
         "changed_ids": "[]",
         "panels": panels,
+        "top_panels": top_panels,
         **telemetry_context(),
     }
 
@@ -105,9 +107,17 @@ def priorities_by_severity(board: Board) -> list[str]:
     return [*KNOWN_PRIORITIES, *sorted(others)]
 
 
+# Panels shown above the lanes rather than below: what is running right now.
+TOP_PANELS = ("operations",)
+
+
 def page_panel_names() -> list[str]:
-    """Panels the page shows in its generic side slot (costs have their own places)."""
-    return [n for n in runtime.panel_names() if n != COSTS_PANEL]
+    """Panels the page shows in its generic slot below the lanes (costs have their own)."""
+    return [n for n in runtime.panel_names() if n != COSTS_PANEL and n not in TOP_PANELS]
+
+
+def top_panel_names() -> list[str]:
+    return [n for n in runtime.panel_names() if n in TOP_PANELS]
 
 
 def lane_context(board: Board, lane: str, flt: TaskFilter, lim: Limits) -> dict[str, Any]:
