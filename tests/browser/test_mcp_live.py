@@ -159,6 +159,7 @@ def test_the_demo_shows_running_operations_and_three_mcp_servers_without_errors(
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
     page.add_init_script(RECORD_VIOLATIONS)
+    page.set_viewport_size({"width": 1440, "height": 900})
     with DashboardProcess("--demo") as server:
         open_board(page, server.url)
         running = page.locator('#operations article[data-status="running"]')
@@ -169,6 +170,12 @@ def test_the_demo_shows_running_operations_and_three_mcp_servers_without_errors(
             "data-status", "running", timeout=30_000
         )
         expect(page.locator("#board [data-running]").first).to_be_visible()
+        # What runs now is in sight without scrolling: the strip above the lanes, Stop included.
+        viewport = page.viewport_size
+        strip = page.locator("#operations").bounding_box()
+        stop_box = running.first.locator('[data-action="stop"]').bounding_box()
+        assert strip["y"] < page.locator("#lane-inbox").bounding_box()["y"]
+        assert stop_box["y"] + stop_box["height"] <= viewport["height"]
         assert "sk-demo" not in page.content()  # output lines are shown with secrets masked
 
         # Stop one simulated operation from the board: its worker process ends.
