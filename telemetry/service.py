@@ -378,12 +378,17 @@ class TelemetryService:
             "latency_ms",
             "success_rate",
             "undated",
+            "null_costs",
             "negative_costs",
             "odd_values",
         ):
             stats[key] = base[key]
         stats.update(timed_stats(base, now or self._clock(), self.tz))
         return stats
+
+    def agent_last_active(self) -> dict[str, float]:
+        """Agent -> when its latest call was (seconds since the epoch; to the quarter hour)."""
+        return dict(self._base.get("agent_last", {}))
 
     def days(self) -> dict[str, tuple]:
         """Every day with invocations (dashboard zone) -> (cost, tokens, invocations)."""
@@ -482,6 +487,10 @@ def get_stats() -> dict:
 
 def health() -> str:
     return service.health()
+
+
+def agent_last_active() -> dict[str, float]:
+    return service.agent_last_active()
 
 
 def poll() -> bool:
