@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from .budgets import month_forecast
 from .groups import MAX_LATENCY, MAX_TOKENS, ODD, Groups, TimeKey
 from .schema import MAX_COST
 from .timestamps import UTC, parse_timestamp
@@ -614,6 +615,7 @@ def timed_stats(base: dict, now: datetime, tz: tzinfo) -> dict:
         "today": {"invocations": today_row[2], "tokens": today_row[1]},
         "daily": daily,
         "cost_velocity": round(velocity(today_row[0], local_now), 6),
+        "month_forecast": round(month_forecast(month_row[0], local_now), 6),
     }
 
 
