@@ -105,6 +105,7 @@ class TelemetryService:
         self._thread: threading.Thread | None = None
         self._watch: FileWatch | None = None
         self._on_change: Callable[[], None] | None = None
+        self._listeners: list[Callable[[], None]] = []
 
     @property
     def watch_mode(self) -> str:
@@ -442,13 +443,22 @@ class TelemetryService:
             self._watch = FileWatch(self.path, self._wake)
             self._watch.start()
 
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Another callable told of every change, after on_change (from the same thread)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _notify(self) -> None:
-        if self._on_change is None:
-            return
-        try:
-            self._on_change()
-        except Exception:
-            log.exception("telemetry: on_change failed")
+        for callback in (self._on_change, *self._listeners):
+            if callback is None:
+                continue
+            try:
+                callback()
+            except Exception:
+                log.exception("telemetry: on_change failed")
 
     def _run(self) -> None:
         last_day: date | None = None
