@@ -138,6 +138,7 @@ def agents_context(now: float | None = None, *, limit: int | None = None) -> dic
     stats = telemetry.get_stats()
     costs_known = stats["state"] == "ok" or (stats["state"] == "error" and stats["updated_at"])
     today = {a["agent"]: a["cost"] for a in stats.get("agents_today", [])}
+    changelist = reverse("telemetry:telemetry_invocation_changelist")
     rows = []
     for f in flows:
         quiet = None if f.last_seen is None else max(0.0, now - f.last_seen)
@@ -164,6 +165,7 @@ def agents_context(now: float | None = None, *, limit: int | None = None) -> dic
                 "cost_today": today.get(f.name, 0.0) if costs_known else None,
                 "reported": reported.get(f.name),
                 "board_url": f"/?{urlencode({'agent': f.name})}",
+                "invocations_url": f"{changelist}?{urlencode({'agent': f.name})}",
             }
         )
     shown = rows if limit is None else rows[:limit]

@@ -76,6 +76,7 @@ def test_the_agents_page_shows_each_agents_state_lanes_and_work(client, team, co
     ann = re.search(r'<tr id="agent-[0-9a-f]+" class="agent agent-busy".*?</tr>', html, re.S)[0]
     assert "Write the parser" in ann and "$1.25" in ann
     assert 'href="/?agent=ann"' in ann
+    assert 'href="/telemetry/telemetry/invocation/?agent=ann"' in ann  # and back
     assert ann.count('class="agent-bar"') == 14  # done per day, last 14 days
     assert "1 tasks finished in 14 days" in ann
     assert "silent 2 h" in html
