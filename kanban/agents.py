@@ -90,9 +90,7 @@ def agent_flows(
 
 
 def _oldest_waiting(tasks: list[Task], now: float) -> float | None:
-    times = [
-        task_moment(t.data, "assigned")[0] or t.updated_at for t in tasks if t.lane == "assigned"
-    ]
+    times = [_times(t)[2] or t.updated_at for t in tasks if t.lane == "assigned"]
     return max(0.0, now - min(times)) if times else None
 
 
@@ -101,11 +99,7 @@ def _median_cycle(tasks: list[Task]) -> float | None:
     for task in tasks:
         if task.lane != "done":
             continue
-        end, _ = task_moment(task.data, "done")
-        start = next(
-            (m for m in (parse_moment(task.data.get(f)) for f in START_FIELDS) if m is not None),
-            None,
-        )
+        end, start, _ = _times(task)
         if end is not None and start is not None and end >= start:
             cycles.append(end - start)
     return statistics.median(cycles) if cycles else None
@@ -117,11 +111,35 @@ def _done_per_day(tasks: list[Task], now: float) -> tuple[int, ...]:
     for task in tasks:
         if task.lane != "done":
             continue
-        end = task_moment(task.data, "done")[0] or task.updated_at
+        end = _times(task)[0] or task.updated_at
         age_days = (today - dt.datetime.fromtimestamp(end, dt.timezone.utc).date()).days
         if 0 <= age_days < THROUGHPUT_DAYS:
             counts[THROUGHPUT_DAYS - 1 - age_days] += 1
     return tuple(counts)
+
+
+# A task's own times, by task object: tasks are immutable and replaced when their file
+# changes, and reading them costs most of a look at 10,000 tasks (re-read every few seconds).
+_TIMES: dict[int, tuple[Task, tuple[float | None, float | None, float | None]]] = {}
+_TIMES_MAX = 50_000
+
+
+def _times(task: Task) -> tuple[float | None, float | None, float | None]:
+    """(finished, started, last moved in Assigned), each None when the task does not say."""
+    hit = _TIMES.get(id(task))
+    if hit is not None and hit[0] is task:
+        return hit[1]
+    data = task.data
+    end = task_moment(data, "done")[0] if task.lane == "done" else None
+    start = next(
+        (m for m in (parse_moment(data.get(f)) for f in START_FIELDS) if m is not None), None
+    )
+    moved = task_moment(data, "assigned")[0] if task.lane == "assigned" else None
+    value = (end, start, moved)
+    if len(_TIMES) >= _TIMES_MAX:
+        _TIMES.clear()
+    _TIMES[id(task)] = (task, value)
+    return value
 
 
 def silent_names(flows: Iterable[AgentFlow]) -> frozenset[str]:
