@@ -50,6 +50,22 @@ def envfloat(name: str, default: float) -> float:
     return result
 
 
+def envamount(name: str) -> float | None:
+    """An optional positive amount (a budget in USD); unset or empty means none."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        amount = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be an amount in USD like 25 or 7.50, not {value!r}"
+        ) from None
+    if not (0 < amount < float("inf")):
+        raise ImproperlyConfigured(f"{name} must be a positive amount in USD, not {value!r}")
+    return amount
+
+
 def envpath(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
@@ -218,6 +234,11 @@ DASHBOARD_TIME_ZONE = os.environ.get("DASHBOARD_TIME_ZONE", "UTC")
 # How many cards a group shows before "show all": keeps the page small on huge boards.
 DASHBOARD_DONE_LIMIT = envint("DASHBOARD_DONE_LIMIT", 10)
 DASHBOARD_GROUP_LIMIT = envint("DASHBOARD_GROUP_LIMIT", 40)
+# Budgets in USD (optional, read-only: the costs box and the feed warn at 80, 95 and 100 %).
+DASHBOARD_BUDGET_DAILY = envamount("DASHBOARD_BUDGET_DAILY")
+DASHBOARD_BUDGET_MONTHLY = envamount("DASHBOARD_BUDGET_MONTHLY")
+# An agent with no file change, telemetry call or operation event for this long is "silent".
+DASHBOARD_SILENT_AFTER_MINUTES = envamount("DASHBOARD_SILENT_AFTER_MINUTES") or 30.0
 DASHBOARD_EVENTS_DIR = envpath("DASHBOARD_EVENTS_DIR", Path.cwd() / "work" / "events")
 # Stop escalation (CONTRACT section 8): SIGINT, then SIGTERM after this many seconds, then SIGKILL
 # after DASHBOARD_STOP_TERM_GRACE_SECONDS more. Shorter values are for tests.

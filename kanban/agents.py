@@ -3,6 +3,10 @@
 Pure Python over a board snapshot. "Activity" is any sign of life: a task file of the agent
 changing, and whatever other sources report (telemetry calls, operation events) through
 `last_seen`.
+
+States: `busy` with a task in progress or a running operation; `silent` when it has work
+waiting in Assigned and no sign of life for `silent_after_s`; `idle` otherwise (an agent whose
+work is all done is not stuck, however long ago it finished).
 """
 
 from __future__ import annotations
@@ -61,9 +65,10 @@ def agent_flows(
         own = by_agent[name]
         latest = max([t.updated_at for t in own] + ([seen[name]] if name in seen else []))
         working = tuple(t for t in own if t.lane == "assigned" and t.status == "in_progress")
+        waiting = any(t.lane == "assigned" for t in own)
         if name in busy_now or working:
             state = BUSY
-        elif now - latest > silent_after_s:
+        elif waiting and now - latest > silent_after_s:
             state = SILENT
         else:
             state = IDLE
@@ -85,9 +90,7 @@ def agent_flows(
 
 
 def _oldest_waiting(tasks: list[Task], now: float) -> float | None:
-    times = [
-        task_moment(t.data, "assigned")[0] or t.updated_at for t in tasks if t.lane == "assigned"
-    ]
+    times = [_times(t)[2] or t.updated_at for t in tasks if t.lane == "assigned"]
     return max(0.0, now - min(times)) if times else None
 
 
@@ -96,11 +99,7 @@ def _median_cycle(tasks: list[Task]) -> float | None:
     for task in tasks:
         if task.lane != "done":
             continue
-        end, _ = task_moment(task.data, "done")
-        start = next(
-            (m for m in (parse_moment(task.data.get(f)) for f in START_FIELDS) if m is not None),
-            None,
-        )
+        end, start, _ = _times(task)
         if end is not None and start is not None and end >= start:
             cycles.append(end - start)
     return statistics.median(cycles) if cycles else None
@@ -112,8 +111,86 @@ def _done_per_day(tasks: list[Task], now: float) -> tuple[int, ...]:
     for task in tasks:
         if task.lane != "done":
             continue
-        end = task_moment(task.data, "done")[0] or task.updated_at
+        end = _times(task)[0] or task.updated_at
         age_days = (today - dt.datetime.fromtimestamp(end, dt.timezone.utc).date()).days
         if 0 <= age_days < THROUGHPUT_DAYS:
             counts[THROUGHPUT_DAYS - 1 - age_days] += 1
     return tuple(counts)
+
+
+# A task's own times, by task object: tasks are immutable and replaced when their file
+# changes, and reading them costs most of a look at 10,000 tasks (re-read every few seconds).
+_TIMES: dict[int, tuple[Task, tuple[float | None, float | None, float | None]]] = {}
+_TIMES_MAX = 50_000
+
+
+def _times(task: Task) -> tuple[float | None, float | None, float | None]:
+    """(finished, started, last moved in Assigned), each None when the task does not say."""
+    hit = _TIMES.get(id(task))
+    if hit is not None and hit[0] is task:
+        return hit[1]
+    data = task.data
+    end = task_moment(data, "done")[0] if task.lane == "done" else None
+    start = next(
+        (m for m in (parse_moment(data.get(f)) for f in START_FIELDS) if m is not None), None
+    )
+    moved = task_moment(data, "assigned")[0] if task.lane == "assigned" else None
+    value = (end, start, moved)
+    if len(_TIMES) >= _TIMES_MAX:
+        _TIMES.clear()
+    _TIMES[id(task)] = (task, value)
+    return value
+
+
+def silent_names(flows: Iterable[AgentFlow]) -> frozenset[str]:
+    return frozenset(f.name for f in flows if f.state == SILENT)
+
+
+STATE_ORDER = {SILENT: 0, BUSY: 1, IDLE: 2}
+
+
+def by_attention(flows: Iterable[AgentFlow]) -> list[AgentFlow]:
+    """Silent agents first (someone should look), then busy, then idle; by name within."""
+    return sorted(flows, key=lambda f: (STATE_ORDER.get(f.state, 3), f.name))
+
+
+def human_duration(seconds: float | None) -> str:
+    """A coarse duration for people: "45 s", "12 min", "3 h 20 min", "4 days"."""
+    if seconds is None:
+        return "–"
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days = round(seconds / 86400, 1)
+    return f"{days:g} day{'s' if days != 1 else ''}"
+
+
+def throughput_bars(
+    done_per_day: tuple[int, ...], now: float, width: int = 168, height: int = 40
+) -> dict:
+    """Geometry of a small bar chart of tasks finished per day (oldest first, UTC days)."""
+    n = max(1, len(done_per_day))
+    top = max(done_per_day, default=0) or 1
+    slot = width / n
+    today = dt.datetime.fromtimestamp(now, dt.timezone.utc).date()
+    bars = []
+    for i, count in enumerate(done_per_day):
+        h = 0.0 if not count else max(2.0, (height - 2) * count / top)
+        day = today - dt.timedelta(days=len(done_per_day) - 1 - i)
+        bars.append(
+            {
+                "x": round(i * slot + slot * 0.15, 2),
+                "y": round(height - h, 2),
+                "w": round(slot * 0.7, 2),
+                "h": round(h, 2),
+                "count": count,
+                "date": day.isoformat(),
+            }
+        )
+    return {"width": width, "height": height, "bars": bars, "top": top}

@@ -72,6 +72,12 @@ def publish_board(
     # Only the number travels: every consumer reads the change itself from STATE.history,
     # and the in-memory layer deep-copies a message once per viewer.
     send_to_group({"type": "board.update", "seq": STATE.seq})
+    for listener in board_listeners:
+        listener()
+
+
+# Called (on the watcher thread, so they must be quick) after each change of the board.
+board_listeners: list[Callable[[], None]] = []
 
 
 _ATTR_NAME = re.compile(r"data-[a-z0-9-]{1,40}")

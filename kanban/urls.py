@@ -9,4 +9,5 @@ urlpatterns = [
     path("lanes/<str:lane>/", views.lane, name="lane"),
     path("tasks/<path:task_id>/", views.task_detail, name="task-detail"),
     path("graph/", views.graph, name="graph"),
+    path("agents/", views.agents_page, name="agents"),
 ]

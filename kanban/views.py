@@ -202,3 +202,23 @@ def graph(request: HttpRequest) -> HttpResponse:
             content_type="image/svg+xml; charset=utf-8",
         )
     return render(request, GRAPH_TEMPLATE, context)
+
+
+@require_safe
+def agents_page(request: HttpRequest) -> HttpResponse:
+    """Agents as workers: state, lanes, time in lane, cycle time, throughput and cost."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from django.conf import settings
+
+    from . import composition
+
+    context = composition.agents_context()
+    try:
+        zone = ZoneInfo(settings.DASHBOARD_TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    context["as_of"] = dt.datetime.fromtimestamp(context["now"], zone).strftime("%H:%M:%S")
+    context["time_zone"] = str(zone)
+    return render(request, "kanban/agents.html", context)

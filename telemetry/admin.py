@@ -23,11 +23,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 
 from . import exports
 from . import service as telemetry
-from .aggregate import UNKNOWN
+from .aggregate import SUCCESS_STATUSES, UNKNOWN
 from .db import ALIAS, ensure_configured
 from .models import Invocation
 from .query_deadline import QueryTooSlow, query_deadline
@@ -277,10 +279,31 @@ class InvocationAdmin(admin.ModelAdmin):
         return schema is not None and schema.has_agent
 
     def get_list_display(self, request: HttpRequest) -> list:
-        columns = ["id", "timestamp", "model_name", "tool_name"]
+        # When first (it opens the call), the row number last: it means little to a reader.
+        columns = ["when", "model_name", "tool_name"]
         if self._has_agent():
             columns.append("agent_name")
-        return [*columns, "tokens", "cost_usd", "latency_ms", "status"]
+        return [*columns, "tokens_shown", "cost_usd", "latency_shown", "status_shown", "id"]
+
+    def get_list_display_links(self, request: HttpRequest, list_display: Any) -> list:
+        return ["when"]
+
+    @admin.display(description="time", ordering="timestamp")
+    def when(self, obj: Invocation) -> str:
+        return to_the_second(obj.timestamp) or obj.raw_timestamp or "—"
+
+    @admin.display(description="tokens", ordering="tokens")
+    def tokens_shown(self, obj: Invocation) -> str:
+        return f"{obj.tokens:,}" if isinstance(obj.tokens, int) else "—"
+
+    @admin.display(description="latency", ordering="latency_ms")
+    def latency_shown(self, obj: Invocation) -> str:
+        value = obj.latency_ms
+        return f"{value:,.0f} ms" if isinstance(value, (int, float)) and value >= 0 else "—"
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, obj: Invocation) -> SafeString:
+        return status_badge(obj.status)
 
     def get_list_filter(self, request: HttpRequest) -> list:
         filters: list = [ModelFilter, ToolFilter]
@@ -353,15 +376,14 @@ class InvocationAdmin(admin.ModelAdmin):
         if obj is None:
             raise Http404(f"No invocation {object_id}.")
         fields = [
-            (
-                obj._meta.get_field(name).verbose_name,
-                display_for_field(getattr(obj, name), obj._meta.get_field(name), "–"),
-            )
+            (obj._meta.get_field(name).verbose_name, detail_value(obj, name))
             for name in self.get_fields(request, obj)
         ]
+        moment = to_the_second(obj.timestamp)
         context = {
             **self.admin_site.each_context(request),
-            "title": str(obj),
+            "title": f"Invocation at {moment}" if moment else f"Invocation (row {obj.id})",
+            "agent": obj.agent_name if self._has_agent() and obj.agent_name else "",
             "opts": self.opts,
             "object": obj,
             "fields": fields,
@@ -387,7 +409,11 @@ class InvocationAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         query = request.GET.urlencode()
-        extra = {"export_query": f"?{query}" if query else "", **(extra_context or {})}
+        extra = {
+            "export_query": f"?{query}" if query else "",
+            "title": "Invocations",  # not Django's "Select invocation to view"
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra)
 
     # -- what the list accepts (finding 1) ------------------------------------------------
@@ -429,6 +455,44 @@ class InvocationAdmin(admin.ModelAdmin):
         changelist = self.get_changelist_instance(request)
         queryset = changelist.get_queryset(request)
         return exports.invocations(request, queryset, self._export_fields(), kind)
+
+
+def to_the_second(moment: Any) -> str:
+    """`2026-12-01 19:01:05` in the dashboard's zone (the views run inside its override)."""
+    if moment is None:
+        return ""
+    try:
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+    except (ValueError, OverflowError):
+        return ""
+
+
+ERROR_STATUSES = frozenset({"error", "failed", "failure", "timeout", "cancelled", "exception"})
+
+
+def status_badge(status: object) -> SafeString:
+    """A status with its colour class (and its word: never colour alone)."""
+    text = "—" if status is None or status == "" else str(status)
+    word = text.strip().lower()
+    kind = "ok" if word in SUCCESS_STATUSES else "error" if word in ERROR_STATUSES else "other"
+    return format_html('<span class="tm-status tm-status-{}">{}</span>', kind, text)
+
+
+def detail_value(obj: Invocation, name: str) -> object:
+    value = getattr(obj, name)
+    if name == "timestamp":
+        return to_the_second(value) or "—"
+    if name == "status":
+        return status_badge(value)
+    if name in ("cost", "raw_cost"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"${value:,.6f}" if 0 <= value <= MAX_COST else f"{value!r} (counted as $0)"
+        return "—" if value is None else f"{value!r} (counted as $0)"
+    if name in ("tokens", "prompt_tokens", "completion_tokens") and isinstance(value, int):
+        return f"{value:,}"
+    if name == "latency_ms" and isinstance(value, (int, float)):
+        return f"{value:,.0f} ms"
+    return display_for_field(value, obj._meta.get_field(name), "–")
 
 
 site = TelemetryAdminSite(name="telemetry")

@@ -10,7 +10,9 @@ Decisions (documented for users of /api/stats):
   finite or above MAX_COST (1e9 USD) -> 0, counted in `odd_values` and logged.
 - tokens: NULL -> 0; negative, not finite, not a number or above MAX_TOKENS -> 0 (odd_values).
 - a row whose timestamp cannot be read (or lies outside years 1-9999) counts in the totals, in
-  no day (`undated`).
+  no day (`undated`). Rows with a NULL cost are counted in `null_costs` (as 0, as the spec says).
+- per agent and day (`by_day_agent`), and when each agent was last active (`agent_last`, the
+  end of its latest 15-minute bucket: never earlier than its latest call, at most 15 min late).
 - success: status in SUCCESS_STATUSES, case-insensitive; NULL or anything else is not a success.
 - latency: NULL or negative latencies are left out of avg and p95, and so are non-finite ones
   or those above MAX_LATENCY (odd_values). p95 is the value at index floor(0.95 * n) of the
@@ -30,6 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from .budgets import month_forecast
 from .groups import MAX_LATENCY, MAX_TOKENS, ODD, Groups, TimeKey
 from .schema import MAX_COST
 from .timestamps import UTC, parse_timestamp
@@ -39,6 +42,8 @@ log = logging.getLogger("telemetry")
 SUCCESS_STATUSES = frozenset({"success", "succeeded", "ok", "completed", "complete", "done"})
 UNKNOWN = "(unknown)"
 DAILY_DAYS = 30
+AGENT_DAYS = 62  # per-agent days kept in the stats: enough for this month and the last days
+AGENTS_TODAY_MAX = 200
 TOP_ROWS = 20  # per-model/agent/tool rows in /api/stats and on the board; the rest summed
 NAME_MAX = 200  # characters of a model/agent/tool/status name we pass on
 QUARTER = timedelta(minutes=15)
@@ -160,6 +165,9 @@ class Aggregates:
         self.max_rowid = 0
         self.total = Totals()
         self.by_day: dict[str, list] = {}  # "YYYY-MM-DD" (dashboard zone) -> [cost, tokens, n]
+        self.by_day_agent: dict[str, dict[str, list]] = {}  # day -> agent -> [cost, tokens, n]
+        self.agent_last: dict[str, float] = {}  # agent -> seconds since the epoch (see above)
+        self.null_costs = 0
         self.by_model: dict[str, Totals] = {}
         self.by_agent: dict[str, Totals] = {}
         self.by_tool: dict[str, Totals] = {}
@@ -181,18 +189,21 @@ class Aggregates:
     ) -> int:
         """Fold `groups` in; `refine(keys)` returns (timestamp, n, tokens, cost) for each
         distinct timestamp in buckets that cross local midnight (rare: odd offsets)."""
-        straddling = []
-        for key, (n, tokens, cost) in groups.by_time.items():
+        straddling: dict[TimeKey, None] = {}
+        for (k, b, c, agent), (n, tokens, cost, nulls) in groups.by_time.items():
+            key = (k, b, c)
+            self.null_costs += nulls
             day = self._bucket_day(key)
             if day is _STRADDLES:
-                straddling.append(key)
+                straddling[key] = None
             else:
-                self._add_day(day, n, tokens, cost)  # type: ignore[arg-type]
+                self._add_day(day, n, tokens, cost, agent)  # type: ignore[arg-type]
+            self._note_active(agent, key)
         if straddling:
             if refine is None:
                 raise ValueError("time buckets cross midnight and no refine() was given")
-            for ts, n, tokens, cost in refine(straddling):
-                self._add_day(self._exact_day(ts), n, tokens, cost)
+            for ts, agent, n, tokens, cost in refine(list(straddling)):
+                self._add_day(self._exact_day(ts), n, tokens, cost, agent)
         added = 0
         negative = odd = 0
         for (model, tool, agent, status), sums in groups.by_dims.items():
@@ -246,7 +257,7 @@ class Aggregates:
                     self.odd_values += 1
                     notes.append((rowid, "latency left out"))
             if cost_value or tokens_value or lat_n:
-                self._add_day(self._exact_day(ts), 0, tokens_value, cost_value, counted=True)
+                self._add_day(self._exact_day(ts), 0, tokens_value, cost_value, agent, counted=True)
                 self._add_dims(
                     model, tool, agent, status, 0, tokens_value, cost_value, lat_sum, lat_n
                 )
@@ -265,6 +276,8 @@ class Aggregates:
             if rowid > max_rowid:
                 max_rowid = rowid
             cost_value, why = clean_cost(cost)
+            if cost is None:
+                self.null_costs += 1
             if why is not None:
                 odd_rows.append((rowid, why))
                 if why.startswith("negative"):
@@ -276,7 +289,10 @@ class Aggregates:
             if odd_tokens or odd_latency:
                 self.odd_values += odd_tokens + odd_latency
                 odd_rows.append((rowid, "tokens or latency counted as 0"))
-            self._add_day(self._exact_day(ts), 1, token_value, cost_value)
+            self._add_day(self._exact_day(ts), 1, token_value, cost_value, agent)
+            moment = parse_timestamp(ts)
+            if moment is not None:
+                self._seen(agent, moment.timestamp())
             acc = dims.get((model, tool, agent, status))
             if acc is None:
                 acc = dims[(model, tool, agent, status)] = [0, 0, 0.0, 0.0, 0]
@@ -295,7 +311,13 @@ class Aggregates:
 
     # -- folding -------------------------------------------------------------------------
     def _add_day(
-        self, day: str | None, n: int, tokens: int, cost: float, counted: bool = False
+        self,
+        day: str | None,
+        n: int,
+        tokens: int,
+        cost: float,
+        agent: object = None,
+        counted: bool = False,
     ) -> None:
         if day is None:
             self.undated += n
@@ -308,6 +330,53 @@ class Aggregates:
         bucket[0] += cost
         bucket[1] += tokens
         bucket[2] += n
+        agents = self.by_day_agent.get(day)
+        if agents is None:
+            agents = self.by_day_agent[day] = {}
+        name = UNKNOWN if agent is None or agent == "" else str(agent)
+        acc = agents.get(name)
+        if acc is None:
+            acc = agents[name] = [0.0, 0, 0]
+        acc[0] += cost
+        acc[1] += tokens
+        acc[2] += n
+
+    def _seen(self, agent: object, at: float) -> None:
+        if agent is None or agent == "":
+            return
+        name = str(agent)
+        if at > self.agent_last.get(name, float("-inf")):
+            self.agent_last[name] = at
+
+    def _note_active(self, agent: object, key: TimeKey) -> None:
+        if agent is None or agent == "":
+            return
+        cache_key = ("end", key)
+        end = self._days.get(cache_key, _MISSING)
+        if end is _MISSING:
+            end = self._bucket_end(key)
+            self._remember(cache_key, end)
+        if end is not None:
+            self._seen(agent, end)  # type: ignore[arg-type]
+
+    def _bucket_end(self, key: TimeKey) -> float | None:
+        """The last moment a time bucket can hold (its exact time for raw values)."""
+        k, b, c = key
+        try:
+            if len(k) == 14 and k[13] == ":":
+                start = parse_timestamp(f"{k}{b * 15:02d}{c}")
+                return None if start is None else (start + QUARTER).timestamp()
+            if k[0] == "#":
+                return (int(k[1:]) + 1) * 900.0
+            if k[0] == "n":
+                moment = parse_timestamp(float(k[1:]))
+            elif k[0] == "r":
+                moment = parse_timestamp(k[1:])
+            else:
+                return None
+        except (ValueError, OverflowError):
+            return None
+        return None if moment is None else moment.timestamp()
 
     def _add_dims(
         self,
@@ -493,11 +562,23 @@ def base_stats(agg: Aggregates) -> dict:
         "latency_ms": {"avg": t["avg_latency_ms"], "p95": agg.p95()},
         "success_rate": t["success_rate"],
         "undated": agg.undated,
+        "null_costs": agg.null_costs,
         "negative_costs": agg.negative_costs,
         "odd_values": agg.odd_values,
         "by_day": {k: tuple(v) for k, v in agg.by_day.items()},
         "by_month": {k: tuple(v) for k, v in by_month.items()},
+        "by_day_agent": _recent_agent_days(agg),
+        "agent_last": dict(agg.agent_last),
     }
+
+
+def _recent_agent_days(agg: Aggregates) -> dict[str, dict[str, tuple]]:
+    """Per agent and day, for the last days only (today and this month are all that use it;
+    a year of days x agents would be copied on every change for nothing)."""
+    if not any(k != UNKNOWN for day in agg.by_day_agent.values() for k in day):
+        return {}
+    recent = sorted(agg.by_day_agent)[-AGENT_DAYS:]
+    return {day: {agent: tuple(v) for agent, v in agg.by_day_agent[day].items()} for day in recent}
 
 
 def timed_stats(base: dict, now: datetime, tz: tzinfo) -> dict:
@@ -513,7 +594,19 @@ def timed_stats(base: dict, now: datetime, tz: tzinfo) -> dict:
         day = (today - timedelta(days=i)).isoformat()
         cost, tokens, n = by_day.get(day, zero)
         daily.append({"date": day, "cost": round(cost, 6), "tokens": tokens, "invocations": n})
+    today_key = today.isoformat()
+    future = sum(n for day, (_, _, n) in by_day.items() if day > today_key)
+    agents_today = sorted(
+        (
+            {"agent": _name(agent)[0], "cost": round(v[0], 6), "tokens": v[1], "invocations": v[2]}
+            for agent, v in base.get("by_day_agent", {}).get(today_key, {}).items()
+            if agent != UNKNOWN
+        ),
+        key=lambda r: (-r["cost"], r["agent"]),
+    )
     return {
+        "agents_today": agents_today[:AGENTS_TODAY_MAX],
+        "future_rows": future,
         "cost": {
             "today": round(today_row[0], 6),
             "month": round(month_row[0], 6),
@@ -522,6 +615,7 @@ def timed_stats(base: dict, now: datetime, tz: tzinfo) -> dict:
         "today": {"invocations": today_row[2], "tokens": today_row[1]},
         "daily": daily,
         "cost_velocity": round(velocity(today_row[0], local_now), 6),
+        "month_forecast": round(month_forecast(month_row[0], local_now), 6),
     }
 
 

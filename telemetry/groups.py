@@ -13,6 +13,8 @@ Three sums per rowid range:
   or 15-minute buckets of Unix seconds; anything else is kept as its raw value. Every zone
   offset in use today is a multiple of 15 minutes, so each bucket falls in one local day;
   `Aggregates` checks that and asks for the exact timestamps of a bucket when it does not.
+  Each bucket is also split by agent (an agent's cost today; when it was last active), and
+  counts the rows whose cost is NULL (the "what was counted" note);
 - by model, tool, agent and status;
 - by latency (the exact histogram p95 needs).
 Rows whose cost, tokens or latency are stored as text or BLOB count in the sums with those
@@ -47,7 +49,8 @@ TimeKey = tuple  # (k, b, c): see time_key_sql
 
 @dataclass
 class Groups:
-    by_time: dict[TimeKey, list] = field(default_factory=dict)  # -> [n, tokens, cost]
+    # (k, b, c, agent) -> [n, tokens, cost, rows with a NULL cost]; agent NULL is None
+    by_time: dict[tuple, list] = field(default_factory=dict)
     by_dims: dict[tuple, list] = field(default_factory=dict)  # -> [n, tokens, cost, lat_sum,
     #                                                              lat_n, negative, flags]
     by_latency: dict[float, int] = field(default_factory=dict)
@@ -137,10 +140,12 @@ def group_sql(schema: Schema) -> GroupSql:
     where = "rowid > ? AND rowid <= ?"
     names = ("model", "tool", "agent", "status")
     dims = ", ".join(f"ifnull({schema.expr(name)}, char(0))" for name in names)
+    agent = f"ifnull({schema.expr('agent')}, char(0))"
     return GroupSql(
         by_time=(
-            f"SELECT {k}, {b}, {c}, count(*), sum({s['tokens']}), total({s['cost']})"
-            f" FROM main.invocations WHERE {where} GROUP BY 1, 2, 3"
+            f"SELECT {k}, {b}, {c}, {agent}, count(*), sum({s['tokens']}), total({s['cost']}),"
+            f" sum({schema.expr('cost')} IS NULL) FROM main.invocations WHERE {where}"
+            " GROUP BY 1, 2, 3, 4"
         ),
         by_dims=(
             f"INSERT INTO temp.tm_by_dims SELECT {dims}, 1, {s['tokens']}, {s['cost']},"
@@ -156,12 +161,12 @@ def group_sql(schema: Schema) -> GroupSql:
             " ON CONFLICT DO UPDATE SET n = n + 1"
         ),
         odd_rows=select_sql(schema) + f" WHERE {where} AND ({odd_sql(schema)})",
-        # The exact timestamps of the buckets listed in temp.tm_keys.
+        # The exact timestamps of the buckets listed in temp.tm_keys, per agent.
         refine=(
-            f"SELECT t, count(*), sum(tokens), total(cost) FROM (SELECT {k} AS k, {b} AS b,"
-            f" {c} AS c, {schema.expr('timestamp')} AS t, {s['tokens']} AS tokens,"
+            f"SELECT t, a, count(*), sum(tokens), total(cost) FROM (SELECT {k} AS k, {b} AS b,"
+            f" {c} AS c, {schema.expr('timestamp')} AS t, {agent} AS a, {s['tokens']} AS tokens,"
             f" {s['cost']} AS cost FROM main.invocations WHERE {where})"
-            " JOIN temp.tm_keys USING (k, b, c) GROUP BY t"
+            " JOIN temp.tm_keys USING (k, b, c) GROUP BY t, a"
         ),
     )
 
@@ -262,25 +267,29 @@ def _time_and_latency(conn: sqlite3.Connection, sql: GroupSql, bounds: tuple) ->
     return conn.execute(sql.by_time, bounds).fetchall()
 
 
-def _merge_time(by_time: dict[TimeKey, list], rows: list[tuple]) -> None:
-    for k, b, c, *sums in rows:
-        acc = by_time.get((k, b, c))
+def _merge_time(by_time: dict[tuple, list], rows: list[tuple]) -> None:
+    for k, b, c, agent, *sums in rows:
+        key = (k, b, c, None if agent == NULL_KEY else agent)
+        acc = by_time.get(key)
         if acc is None:
-            by_time[(k, b, c)] = sums
+            by_time[key] = sums
         else:
             acc[0] += sums[0]
             acc[1] += sums[1]
             acc[2] += sums[2]
+            acc[3] += sums[3]
 
 
 def refine(
     conn: sqlite3.Connection, schema: Schema, keys: list[TimeKey], after: int, upto: int
 ) -> list[tuple]:
-    """(timestamp, n, tokens, cost) for every distinct timestamp in the given time buckets."""
+    """(timestamp, agent, n, tokens, cost) for every distinct timestamp and agent in the given
+    time buckets (agent None when NULL)."""
     conn.execute("DELETE FROM temp.tm_keys")
     conn.executemany("INSERT OR IGNORE INTO temp.tm_keys VALUES (?, ?, ?)", keys)
     try:
-        return conn.execute(group_sql(schema).refine, (after, upto)).fetchall()
+        rows = conn.execute(group_sql(schema).refine, (after, upto)).fetchall()
+        return [(t, None if a == NULL_KEY else a, *sums) for t, a, *sums in rows]
     finally:
         conn.execute("DELETE FROM temp.tm_keys")
 

@@ -105,6 +105,7 @@ class TelemetryService:
         self._thread: threading.Thread | None = None
         self._watch: FileWatch | None = None
         self._on_change: Callable[[], None] | None = None
+        self._listeners: list[Callable[[], None]] = []
 
     @property
     def watch_mode(self) -> str:
@@ -378,12 +379,17 @@ class TelemetryService:
             "latency_ms",
             "success_rate",
             "undated",
+            "null_costs",
             "negative_costs",
             "odd_values",
         ):
             stats[key] = base[key]
         stats.update(timed_stats(base, now or self._clock(), self.tz))
         return stats
+
+    def agent_last_active(self) -> dict[str, float]:
+        """Agent -> when its latest call was (seconds since the epoch; to the quarter hour)."""
+        return dict(self._base.get("agent_last", {}))
 
     def days(self) -> dict[str, tuple]:
         """Every day with invocations (dashboard zone) -> (cost, tokens, invocations)."""
@@ -437,13 +443,22 @@ class TelemetryService:
             self._watch = FileWatch(self.path, self._wake)
             self._watch.start()
 
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Another callable told of every change, after on_change (from the same thread)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _notify(self) -> None:
-        if self._on_change is None:
-            return
-        try:
-            self._on_change()
-        except Exception:
-            log.exception("telemetry: on_change failed")
+        for callback in (self._on_change, *self._listeners):
+            if callback is None:
+                continue
+            try:
+                callback()
+            except Exception:
+                log.exception("telemetry: on_change failed")
 
     def _run(self) -> None:
         last_day: date | None = None
@@ -482,6 +497,10 @@ def get_stats() -> dict:
 
 def health() -> str:
     return service.health()
+
+
+def agent_last_active() -> dict[str, float]:
+    return service.agent_last_active()
 
 
 def poll() -> bool:

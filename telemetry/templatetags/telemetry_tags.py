@@ -45,6 +45,15 @@ def count(value: object) -> str:
         return "0"
 
 
+@register.filter
+def get_item(mapping: object, key: object) -> object:
+    """mapping[key], or None: `{{ today_by_agent|get_item:name }}`."""
+    try:
+        return mapping.get(key)  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        return None
+
+
 @register.simple_tag
 def telemetry_view(stats: dict | None = None) -> dict:
     """figures_context() of `stats` (a get_stats() dict), or of the live service's figures."""

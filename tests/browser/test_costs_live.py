@@ -31,11 +31,13 @@ def test_a_row_inserted_by_another_process_changes_cost_today_on_screen(page, co
         assert hashlib.sha256(db.read_bytes()).hexdigest() != before  # the writer's change only
 
 
-def test_a_missing_database_shows_zero_and_fills_when_it_appears(page, collab, tmp_path):
+def test_a_missing_database_shows_a_dash_and_fills_when_it_appears(page, collab, tmp_path):
     db = tmp_path / "later.db"
     with DashboardProcess("--collab-dir", str(collab), "--telemetry-db", str(db)) as server:
         open_board(page, server.url)
-        expect(page.locator("#cost-total")).to_have_text("$0.00")
-        expect(page.locator("#telemetry-figures")).to_contain_text("No data yet")
+        for figure in ("#cost-today", "#cost-month", "#cost-total"):
+            expect(page.locator(figure)).to_have_text("—")  # unknown, not "free"
+        expect(page.locator("#telemetry-figures")).to_contain_text("No telemetry database yet")
+        expect(page.locator("#telemetry-figures")).not_to_contain_text("$0.00")
         create(db, "spec", [row(now_iso(), 2.5)])
         expect(page.locator("#cost-total")).to_have_text("$2.50", timeout=5000)

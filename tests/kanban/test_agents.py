@@ -67,3 +67,44 @@ def test_cycle_time_and_throughput_come_from_the_tasks_own_times(tmp_path):
     assert fay.done_per_day[-3:] == (1, 1, 0)  # two days ago, yesterday, today
     assert sum(fay.done_per_day) == 2  # the one from a month ago is outside the window
     assert fay.lanes == {"assigned": 0, "done": 3}
+
+
+def test_an_agent_with_nothing_waiting_is_idle_however_long_ago_it_finished(tmp_path):
+    write_task(tmp_path, "done/gus/g.yaml", id="g", completed_at=iso(40))
+    touch_all(tmp_path, 30 * 86400)
+    assert flows_of(tmp_path, silent_after_s=60)["gus"].state == IDLE
+
+
+def test_silent_agents_come_first_then_busy_then_idle():
+    from kanban.agents import AgentFlow, by_attention, silent_names
+
+    def flow(name, state):
+        return AgentFlow(name, state, {}, (), None, None, None)
+
+    flows = [flow("a", IDLE), flow("b", BUSY), flow("c", SILENT), flow("d", SILENT)]
+    assert [f.name for f in by_attention(flows)] == ["c", "d", "b", "a"]
+    assert silent_names(flows) == {"c", "d"}
+
+
+def test_durations_read_as_people_say_them():
+    from kanban.agents import human_duration
+
+    assert [human_duration(s) for s in (None, 5, 600, 3600, 12_000, 86_400, 5 * 86_400)] == [
+        "–",
+        "5 s",
+        "10 min",
+        "1 h",
+        "3 h 20 min",
+        "1 day",
+        "5 days",
+    ]
+
+
+def test_the_throughput_chart_has_one_bar_a_day_scaled_to_the_busiest():
+    from kanban.agents import throughput_bars
+
+    chart = throughput_bars((0,) * 12 + (2, 4), NOW, width=140, height=40)
+    assert len(chart["bars"]) == 14
+    assert chart["bars"][-1]["h"] == 38 and chart["bars"][-2]["h"] == 19
+    assert chart["bars"][0]["h"] == 0
+    assert chart["bars"][-1]["date"] == iso()[:10]

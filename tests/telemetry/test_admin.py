@@ -51,7 +51,7 @@ def test_the_list_shows_every_invocation_newest_first(web, client, llm_db):
         ("q=llama", [5]),
         ("timestamp__year=2026&timestamp__month=2&timestamp__day=1", [5, 1]),
         ("timestamp__year=2026&timestamp__month=1", []),
-        ("o=6", [1, 2, 3, 4, 5]),  # sorted by cost (7th column), ascending
+        ("o=5", [1, 2, 3, 4, 5]),  # sorted by cost (6th column), ascending
     ],
 )
 def test_filters_search_dates_and_sorting(web, client, llm_db, query, expected):
@@ -101,11 +101,11 @@ def test_the_spec_schema_has_no_agent_column_or_filter(web, client, tmp_path, us
 
 def test_the_per_model_summary(web, client, llm_db):
     html = client.get("/telemetry/models/").content.decode()
-    link = '<a href="/telemetry/telemetry/invocation/?model=claude">claude</a>'
-    assert (
-        f'<tr data-key="claude"><th scope="row">{link}</th><td>2</td><td>200</td><td>$0.50</td>'
-        in html
+    link = (
+        '<a href="/telemetry/telemetry/invocation/?model=claude" title="Its invocations">claude</a>'
     )
+    cells = '<td class="num">2</td><td class="num">200</td><td class="num">$0.50</td>'
+    assert f'<tr data-key="claude"><th scope="row">{link}</th>{cells}' in html
 
 
 def test_the_per_day_summary_links_to_the_days_invocations(web, client, llm_db):

@@ -47,8 +47,8 @@ def test_the_page_says_which_time_zone_it_uses(web, tmp_path, use_service):
     assert text_of(html, "telemetry-zone") == "Europe/Berlin"
 
 
-def test_an_empty_or_missing_database_shows_zero_and_no_data_yet(web, tmp_path, use_service):
-    use_service(tmp_path / "none.db")
+def test_an_empty_database_shows_zero_and_no_data_yet(web, tmp_path, use_service):
+    use_service(create(tmp_path / "t.db", "llm", []))
     figures = render_to_string("telemetry/fragments.html#figures")
     charts = render_to_string("telemetry/fragments.html#charts")
     assert text_of(figures, "cost-today") == "$0.00"
@@ -59,12 +59,24 @@ def test_an_empty_or_missing_database_shows_zero_and_no_data_yet(web, tmp_path, 
     assert "<svg" not in charts
 
 
+def test_a_missing_database_shows_a_dash_and_why_never_zero(web, tmp_path, use_service):
+    use_service(tmp_path / "none.db")
+    figures = render_to_string("telemetry/fragments.html#figures")
+    charts = render_to_string("telemetry/fragments.html#charts")
+    for element in ("cost-today", "cost-month", "cost-total"):
+        assert text_of(figures, element) == "—"
+    assert "$0.00" not in figures
+    assert "No telemetry database yet." in figures and "Costs unknown" in figures
+    assert charts.count("Unavailable") == 2 and "<svg" not in charts
+
+
 def test_a_corrupt_database_shows_a_clear_message(web, tmp_path, use_service):
     path = tmp_path / "t.db"
     path.write_bytes(b"not sqlite at all" * 100)
     use_service(path)
     html = render_to_string("telemetry/fragments.html#figures")
     assert "cannot be read" in html and 'class="tm-message tm-error' in html
+    assert text_of(html, "cost-total") == "—" and "$0.00" not in html
 
 
 def test_the_charts_are_svg_with_tooltips_tables_and_drill_down_links(web, tmp_path, use_service):
@@ -132,7 +144,7 @@ def test_many_agents_and_a_huge_model_name_keep_the_fragments_small(web, tmp_pat
     figures = render_to_string("telemetry/fragments.html#figures")
     charts = render_to_string("telemetry/fragments.html#charts")
     assert len(figures) + len(charts) < 60_000
-    assert figures.count('<tr><th scope="row"') == 20 and "280 more agents" in figures
+    assert figures.count("<tr data-agent=") == 20 and "280 more agents" in figures
     assert ">agent-0300</a>" in figures  # the most expensive first
 
 

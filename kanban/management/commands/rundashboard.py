@@ -208,6 +208,7 @@ class Command(BaseCommand):
             telemetry.start_watching(lambda: runtime.publish_panel(COSTS_PANEL))
             composition.start_operations(config.events_dir)
             composition.start_mcp(config.mcp_configs)
+            composition.start_agents()
             if config.demo:
                 from kanban.demo import Simulator
                 from telemetry.operations.demo_worker import start_demo
