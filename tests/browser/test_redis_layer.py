@@ -1,52 +1,21 @@
 """The board over the Redis channel layer, with a real redis-server."""
 
-import shutil
-import socket
-import subprocess
 import time
 
 import pytest
 from playwright.sync_api import expect
 
 from ..factories import move, write_task
-from ..server import DashboardProcess, free_port
+from ..redis_server import RedisServer
+from ..server import DashboardProcess
 from .conftest import open_board
-
-REDIS = shutil.which("redis-server")
 
 
 @pytest.fixture
 def redis_url(tmp_path):
-    if REDIS is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            REDIS,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(5)
+    redis = RedisServer(tmp_path).start()
+    yield redis.url
+    redis.stop()
 
 
 def test_a_move_reaches_the_page_through_redis(page, collab, tmp_path, redis_url):
