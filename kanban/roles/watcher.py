@@ -33,9 +33,32 @@ SEND_TIMEOUT_S = 3.0
 Item = tuple[Any, ...]
 
 
+class _Encoder(DjangoJSONEncoder):
+    def default(self, o: Any) -> Any:
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)  # a YAML !!binary or set in a task's raw data: shown as text
+
+
 def plain(data: Any) -> Any:
-    """`data` as JSON would carry it (datetimes as text): what msgpack can pack."""
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    """`data` as JSON would carry it (a task's YAML dates as text): what msgpack can pack."""
+    return json.loads(json.dumps(data, cls=_Encoder))
+
+
+# Failures that mean Redis is away (or hung), as opposed to a message that cannot be sent.
+try:
+    from redis.exceptions import ConnectionError as _RedisDown
+    from redis.exceptions import TimeoutError as _RedisSlow
+
+    UNREACHABLE: tuple[type[BaseException], ...] = (
+        _RedisDown,
+        _RedisSlow,
+        OSError,
+        asyncio.TimeoutError,
+    )
+except ImportError:  # channels-redis not installed: the role cannot start anyway
+    UNREACHABLE = (OSError, asyncio.TimeoutError)
 
 
 class WatcherRelay:
@@ -125,8 +148,10 @@ class WatcherRelay:
                 await self._send_item(item)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except UNREACHABLE as exc:
                 self._failed(exc)
+            except Exception:
+                log.exception("relay: a %s message could not be sent; dropped", item[0])
             else:
                 self._succeeded()
 
@@ -135,7 +160,7 @@ class WatcherRelay:
         if kind == "batch":
             batch = item[1]
             self.sent_seq = max(self.sent_seq, batch["seq"])
-            await self._group_send({"type": p.BATCH, "boot": self.boot, **batch})
+            await self._group_send({"type": p.BATCH, "boot": self.boot, **plain(batch)})
         elif kind == "panel":
             _, name, html, data = item
             await self._group_send(
@@ -157,7 +182,7 @@ class WatcherRelay:
             await self._send(item[1], item[2])
 
     def _snapshot(self) -> dict[str, Any]:
-        message = self.state.snapshot_message()
+        message = plain(self.state.snapshot_message())
         names = runtime.panel_names()
         panels = {name: runtime.panel_html(name) for name in names}
         data: dict[str, Any] = {}
