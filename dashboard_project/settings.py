@@ -185,7 +185,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # resync from the full state anyway when they fall behind.
 CHANNEL_LAYERS: dict[str, dict] = {
     "default": {
-        "BACKEND": "channels.layers.InMemoryChannelLayer",
+        "BACKEND": "dashboard_project.local_layer.LocalChannelLayer",
         "CONFIG": {"capacity": 10_000, "expiry": 60},
     }
 }
