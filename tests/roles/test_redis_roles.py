@@ -238,7 +238,10 @@ def test_a_late_web_worker_catches_up_and_a_killed_one_affects_nobody_else(clust
 PRODUCER = """
 import sys, time
 from telemetry.operations.producer import operation
-with operation(tool="t", agent="dev", task_id="t6", operation_id=sys.argv[2], url=sys.argv[1]):
+with operation(
+    tool="t", agent="dev", task_id="t6", operation_id=sys.argv[2], url=sys.argv[1],
+    events_dir=sys.argv[3],  # reported over HTTP to a web worker; this copy is nobody's
+):
     print("started", flush=True)
     while True:
         time.sleep(0.05)
@@ -266,7 +269,7 @@ def csrf_post(web: DashboardProcess, path: str) -> tuple[int, dict[str, Any]]:
 def test_stop_pressed_on_a_web_worker_stops_a_producer_on_the_watchers_machine(cluster):
     web_a, web_b = cluster.webs
     producer = subprocess.Popen(
-        [sys.executable, "-c", PRODUCER, web_b.url, "op-redis"],
+        [sys.executable, "-c", PRODUCER, web_b.url, "op-redis", str(cluster.tmp / "own")],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
