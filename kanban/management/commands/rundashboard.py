@@ -187,7 +187,10 @@ class Command(BaseCommand):
 
             def listen_success(self, listening_port: Any) -> None:
                 super().listen_success(listening_port)
-                print(f"Dashboard ready at {ready_line} (role {config.role})", flush=True)
+                if config.role != "all":
+                    print(f"Role: {config.role} (Redis channel layer)", flush=True)
+                # The URL ends the line: scripts take its last word (with ?token= in demos).
+                print(f"Dashboard ready at {ready_line}", flush=True)
 
             def listen_error(self, reason: Any) -> None:
                 failure.append(reason.getErrorMessage())
