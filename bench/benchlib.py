@@ -37,8 +37,13 @@ class Dashboard:
         telemetry_db: Path,
         log_path: Path | None = None,
         extra_args: Iterable[str] = (),
+        *,
+        role: str = "all",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.extra_args = list(extra_args)
+        self.role = role
+        self.extra_env = env or {}
         self.collab = collab
         self.telemetry_db = telemetry_db
         self.port = free_port()
@@ -54,10 +59,10 @@ class Dashboard:
         self._reader: threading.Thread | None = None
 
     def start(self, timeout: float = 120) -> Dashboard:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.extra_env}
         cmd = [
             sys.executable, str(REPO / "manage.py"), "rundashboard",
-            "--host", self.host, "--port", str(self.port),
+            "--host", self.host, "--port", str(self.port), "--role", self.role,
             "--collab-dir", str(self.collab), "--telemetry-db", str(self.telemetry_db),
             *self.extra_args,
         ]  # fmt: skip
@@ -200,3 +205,49 @@ def rss_mb(pid: int) -> float:
 
 def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+class Redis:
+    """A throwaway `redis-server` on a free loopback port, nothing saved to disk."""
+
+    def __init__(self, workdir: Path) -> None:
+        import shutil
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(workdir)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU time used so far by these processes."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system
+    return total

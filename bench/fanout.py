@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/fanout.py                          # 200 viewers, 1,000 tasks
     .venv/bin/python bench/fanout.py --viewers 50 --moves 50 --rate 20
+    .venv/bin/python bench/fanout.py --viewers 2000 --workers 4   # watcher + 4 web workers
+    .venv/bin/python bench/fanout.py --viewers 1000 --moves 0 --idle 30   # idle CPU only
 
 Against a real `manage.py rundashboard` on a free loopback port, over a generated board
 (`gen_tasks.py`): opens `--viewers` WebSocket clients (the `websockets` library, Origin set, no
@@ -11,6 +13,11 @@ card's new path (`data-path="done/..."`). Prints p50/p95/max from the rename to 
 arriving, over every (viewer, move) pair, and how many of those pairs never arrived within
 `--settle` seconds of the last move; also full-state messages received after the start (a
 viewer that fell behind and was resynced), the largest message, closes, and the server's RSS.
+
+With `--workers N` it starts a `redis-server` on a free port, one `--role watcher` on the
+files and N `--role web` processes (given a collab dir that does not exist), and spreads the
+viewers over the web workers round-robin. `--idle S` measures, before any move, the CPU the
+dashboard's processes (and Redis) use over S seconds with every viewer connected and idle.
 """
 
 from __future__ import annotations
@@ -23,10 +30,11 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import Dashboard, percentile, rss_mb, wait_for_tasks  # noqa: E402
+from benchlib import Dashboard, Redis, cpu_seconds, percentile, rss_mb, wait_for_tasks  # noqa: E402
 from gen_tasks import generate  # noqa: E402
 
 DATA_PATH = re.compile(r'data-path="([^"]+)"')
@@ -64,41 +72,64 @@ class Viewer:
                 first = await ws.recv()
                 self.largest = len(first)
                 self.connected.set()
-                while not stop.is_set():
-                    try:
-                        msg = await asyncio.wait_for(ws.recv(), 0.5)
-                    except asyncio.TimeoutError:
-                        continue
-                    now = time.time()
-                    text = msg if isinstance(msg, str) else msg.decode()
-                    self.messages += 1
-                    self.largest = max(self.largest, len(text))
-                    if 'id="board"' in text:
-                        self.resyncs += 1
-                    for path in DATA_PATH.findall(text):
-                        if path in self.targets and path not in self.seen:
-                            self.seen[path] = now
+                # No timeout per receive: 1,000 viewers polling twice a second cost the
+                # client (sharing the server's cores) a visible share of the CPU.
+                reader = asyncio.ensure_future(self._read(ws))
+                await stop.wait()
+                reader.cancel()
         except Exception as exc:  # a close or a refused connection is a finding, not a crash
             self.closed = f"{type(exc).__name__}: {exc}"[:200]
             self.connected.set()
 
+    async def _read(self, ws: Any) -> None:
+        try:
+            async for msg in ws:
+                now = time.time()
+                text = msg if isinstance(msg, str) else msg.decode()
+                self.messages += 1
+                self.largest = max(self.largest, len(text))
+                if 'id="board"' in text:
+                    self.resyncs += 1
+                for path in DATA_PATH.findall(text):
+                    if path in self.targets and path not in self.seen:
+                        self.seen[path] = now
+        except Exception as exc:
+            self.closed = f"{type(exc).__name__}: {exc}"[:200]
 
-async def measure(dash: Dashboard, pairs: list[tuple[Path, Path]], args: argparse.Namespace):
-    collab = dash.collab
+
+async def measure(
+    servers: list[Dashboard],
+    pids: list[int],
+    collab: Path,
+    pairs: list[tuple[Path, Path]],
+    args: argparse.Namespace,
+) -> int:
     targets = {str(dst.relative_to(collab)) for _, dst in pairs}
     viewers = [Viewer(targets) for _ in range(args.viewers)]
     stop = asyncio.Event()
-    url = f"ws://{dash.host}:{dash.port}/dashboard"
     tasks = []
     t0 = time.perf_counter()
     for i, v in enumerate(viewers):
+        dash = servers[i % len(servers)]
+        url = f"ws://{dash.host}:{dash.port}/dashboard"
         tasks.append(asyncio.create_task(v.run(url, dash.origin, stop)))
         if i % 20 == 19:
             await asyncio.sleep(0.05)  # do not make the whole crowd knock at once
-    await asyncio.wait_for(asyncio.gather(*(v.connected.wait() for v in viewers)), 120)
+    await asyncio.wait_for(asyncio.gather(*(v.connected.wait() for v in viewers)), 300)
     print(f"{args.viewers} viewers connected in {time.perf_counter() - t0:.1f} s", flush=True)
-    await asyncio.sleep(1)
-    rss_before = rss_mb(dash.pid)
+    await asyncio.sleep(2)
+    rss_before = sum(rss_mb(pid) for pid in pids)
+    if args.idle:
+        cpu0, wall0 = cpu_seconds(pids), time.perf_counter()
+        await asyncio.sleep(args.idle)
+        used = (cpu_seconds(pids) - cpu0) / (time.perf_counter() - wall0) * 100
+        print(f"idle CPU                {used:.2f} % of one core over {args.idle:.0f} s "
+              f"({len(pids)} processes, {args.viewers} idle viewers)", flush=True)  # fmt: skip
+    if not pairs:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return 0
+    cpu_moves0 = cpu_seconds(pids)
 
     moved_at: dict[str, float] = {}
     interval = 1 / args.rate
@@ -117,7 +148,8 @@ async def measure(dash: Dashboard, pairs: list[tuple[Path, Path]], args: argpars
             break
         await asyncio.sleep(0.1)
     settled = time.perf_counter() - (start + (len(pairs) - 1) * interval)
-    rss_after = rss_mb(dash.pid)
+    rss_after = sum(rss_mb(pid) for pid in pids)
+    cpu_moves = cpu_seconds(pids) - cpu_moves0
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -143,6 +175,7 @@ async def measure(dash: Dashboard, pairs: list[tuple[Path, Path]], args: argpars
     print(f"largest message         {max(v.largest for v in viewers)} chars")
     print(f"connections closed      {len(closed)}{(': ' + closed[0]) if closed else ''}")
     print(f"server RSS              {rss_before:.0f} -> {rss_after:.0f} MB")
+    print(f"server CPU, moves       {cpu_moves:.1f} s ({len(pids)} processes)")
     return missing
 
 
@@ -153,20 +186,48 @@ def main() -> int:
     parser.add_argument("--moves", type=int, default=50)
     parser.add_argument("--rate", type=float, default=20.0, help="moves a second")
     parser.add_argument("--settle", type=float, default=30.0, help="seconds to wait at the end")
-    parser.add_argument("--log", type=Path, default=None, help="write the server's output here")
+    parser.add_argument("--workers", type=int, default=0, help="web workers behind one watcher")
+    parser.add_argument("--idle", type=float, default=0, help="seconds of idle CPU to measure")
+    parser.add_argument("--log", type=Path, default=None, help="write the servers' output here")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
         collab = Path(tmp) / "collab"
         generate(collab, args.tasks)
-        dash = Dashboard(collab, Path(tmp) / "missing-telemetry.db", log_path=args.log).start()
+        db = Path(tmp) / "missing-telemetry.db"
+        started: list[Dashboard] = []
+        redis: Redis | None = None
         try:
-            wait_for_tasks(dash, args.tasks, all_read=True)
-            pairs = movable(collab, args.moves)
-            asyncio.run(measure(dash, pairs, args))
+            if args.workers:
+                redis = Redis(Path(tmp))
+                env = {"DASHBOARD_REDIS_URL": redis.url}
+                watcher = Dashboard(collab, db, args.log, role="watcher", env=env).start()
+                started.append(watcher)
+                wait_for_tasks(watcher, args.tasks, all_read=True)
+                absent = Path(tmp) / "not-here"
+                servers = []
+                for _ in range(args.workers):
+                    web = Dashboard(absent, db, args.log, role="web", env=env).start()
+                    started.append(web)
+                    servers.append(web)
+                for web in servers:
+                    wait_for_tasks(web, args.tasks)
+                pids = [d.pid for d in started] + [redis.pid]
+                layout = f"1 watcher + {args.workers} web workers + redis"
+            else:
+                dash = Dashboard(collab, db, log_path=args.log).start()
+                started.append(dash)
+                wait_for_tasks(dash, args.tasks, all_read=True)
+                servers, pids, layout = [dash], [dash.pid], "one process (--role all)"
+            print(f"servers                 {layout}", flush=True)
+            pairs = movable(collab, args.moves) if args.moves else []
+            asyncio.run(measure(servers, pids, collab, pairs, args))
         finally:
-            code, took = dash.stop()
-            print(f"server stop             exit {code} in {took:.2f} s")
+            for dash in reversed(started):
+                code, took = dash.stop()
+                print(f"server stop ({dash.role:7})   exit {code} in {took:.2f} s")
+            if redis is not None:
+                redis.stop()
     return 0
 
 

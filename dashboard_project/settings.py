@@ -209,22 +209,29 @@ LANGUAGE_CODE = "en-us"
 USE_I18N = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The in-memory layer drops messages past its capacity without a word; a burst of moves must
-# not be lost, and clients resync from the full state anyway when they fall behind.
+# "default" fans changes out to this process's own WebSocket clients: always in memory, so a
+# change crosses Redis once per process, not once per viewer. The in-memory layer drops
+# messages past its capacity without a word: a burst of moves must not be lost, and clients
+# resync from the full state anyway when they fall behind.
+CHANNEL_LAYERS: dict[str, dict] = {
+    "default": {
+        "BACKEND": "dashboard_project.local_layer.LocalChannelLayer",
+        "CONFIG": {"capacity": 10_000, "expiry": 60},
+    }
+}
+# "relay" joins a `--role watcher` and its `--role web` processes (kanban/roles).
 REDIS_URL = os.environ.get("DASHBOARD_REDIS_URL", "")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 10_000},
-        }
-    }
-else:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 10_000, "expiry": 60},
-        }
+    CHANNEL_LAYERS["relay"] = {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # A dead Redis must fail fast (health turns "degraded"), not hang a send; reads
+            # block up to 5 s (channels-redis's BRPOP), so the read timeout sits above that.
+            "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 2, "socket_timeout": 10}],
+            "prefix": os.environ.get("DASHBOARD_REDIS_PREFIX", "dashboard"),
+            "capacity": 10_000,
+            "expiry": 60,
+        },
     }
 
 # --- the dashboard's own settings -------------------------------------------------------

@@ -15,6 +15,11 @@ What other domains (costs, live operations, MCP servers) use:
 `publish_panel(name)`
     Call from any thread after the panel's data changed: renders it once, keeps the HTML,
     and sends that HTML to every connected page (the consumer only forwards it).
+`register_panel(name, render, on_page=False)`
+    A fragment that is pushed (on change and in the whole state) but not placed in the
+    page's panel slot: it replaces an element the page already has (`#connection-status`).
+`add_panel_listener(listener)`
+    `listener(name, html)` hears every published panel (a watcher relays them to web workers).
 `panel_html(name)`, `all_panels_html()`
     The kept HTML (rendered now if never published), for pages and for the whole state a
     (re)connecting page receives.
@@ -133,20 +138,38 @@ def set_watcher_mode(mode: str, waiting: str) -> None:
 # --- panels: rendered once per change, the same bytes for every viewer -------------------
 
 _panels: dict[str, Callable[[], str]] = {}
+_pushed_only: set[str] = set()
 _panel_cache: dict[str, str] = {}
+_panel_listeners: list[Callable[[str, str], None]] = []
 _panels_lock = threading.Lock()
 
 
-def register_panel(name: str, render: Callable[[], str]) -> None:
+def register_panel(name: str, render: Callable[[], str], *, on_page: bool = True) -> None:
     with _panels_lock:
         _panels[name] = render
         _panel_cache.pop(name, None)
+        if on_page:
+            _pushed_only.discard(name)
+        else:
+            _pushed_only.add(name)
 
 
 def unregister_panel(name: str) -> None:
     with _panels_lock:
         _panels.pop(name, None)
         _panel_cache.pop(name, None)
+        _pushed_only.discard(name)
+
+
+def add_panel_listener(listener: Callable[[str, str], None]) -> None:
+    with _panels_lock:
+        _panel_listeners.append(listener)
+
+
+def remove_panel_listener(listener: Callable[[str, str], None]) -> None:
+    with _panels_lock:
+        if listener in _panel_listeners:
+            _panel_listeners.remove(listener)
 
 
 def publish_panel(name: str) -> None:
@@ -156,7 +179,13 @@ def publish_panel(name: str) -> None:
         return
     with _panels_lock:
         _panel_cache[name] = html
+        listeners = list(_panel_listeners)
     send_to_group({"type": "panel.update", "name": name, "html": html}, PANELS_GROUP)
+    for listener in listeners:
+        try:
+            listener(name, html)
+        except Exception:
+            log.exception("a panel listener failed for %r", name)
 
 
 def remember_panel(name: str, html: str) -> None:
@@ -173,14 +202,22 @@ def panel_html(name: str) -> str:
     return _render_panel(name) or ""
 
 
-def panel_names() -> list[str]:
+def panel_renderer(name: str) -> Callable[[], str] | None:
     with _panels_lock:
-        return list(_panels)
+        return _panels.get(name)
+
+
+def panel_names() -> list[str]:
+    """The panels the page places, in the order they were registered."""
+    with _panels_lock:
+        return [n for n in _panels if n not in _pushed_only]
 
 
 def all_panels_html() -> list[str]:
-    """Every registered panel's HTML, in the order they were registered."""
-    return [html for name in panel_names() if (html := panel_html(name))]
+    """Every registered panel's HTML (pushed-only ones too), in the order registered."""
+    with _panels_lock:
+        names = list(_panels)
+    return [html for name in names if (html := panel_html(name))]
 
 
 def _render_panel(name: str) -> str | None:

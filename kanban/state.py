@@ -11,10 +11,12 @@ render "from seq a to seq b" once and give the same bytes to every viewer that w
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +31,8 @@ from .events import (
     history_events,
 )
 from .scanner import LIMIT_KEY
+
+log = logging.getLogger(__name__)
 
 FEED_SIZE = 50
 # A watcher whose loop has not come round for this long is stuck (a blocking read, say).
@@ -92,6 +96,9 @@ class BoardState:
         self.ready = False
         self.feed_number = 0
         self.history_seeded = False
+        # Called with every change's batch message, under the lock, so in sequence order: a
+        # watcher process hands them to the Redis relay (`kanban.roles.watcher`).
+        self.on_record: Callable[[dict[str, Any]], None] | None = None
         self._lock = threading.Lock()
 
     def note_watcher(self, mode: str, waiting: str, now: float | None = None) -> None:
@@ -224,6 +231,11 @@ class BoardState:
                 feed_reset,
             )
         )
+        if self.on_record is not None:
+            try:
+                self.on_record(self._batch(events, items or [], old, new))
+            except Exception:  # the relay must never break the board
+                log.exception("could not hand change %d to the relay", self.seq)
 
     def _add_to_feed(self, events: list[Event]) -> None:
         for event in events:
@@ -234,21 +246,50 @@ class BoardState:
     def newest_feed_number(self) -> int:
         return self.feed[0].number if self.feed else 0
 
-    def batch_message(self, events: list[Event]) -> dict[str, Any]:
+    def batch_message(
+        self, events: list[Event], items: list[FeedItem] | None = None
+    ) -> dict[str, Any]:
+        with self._lock:
+            return self._batch(events, items or [], None, self.board)
+
+    def _batch(
+        self, events: list[Event], items: list[FeedItem], old: Board | None, new: Board
+    ) -> dict[str, Any]:
+        """Plain data (msgpack/JSON) taking a mirror at `seq - 1` to `seq`."""
+        same_problems = old is not None and old.problems is new.problems
         return {
             "seq": self.seq,
             "events": [e.as_message() for e in events],
-            "problems": [p.as_json() for p in self.board.problems.values()],
+            "items": [item_to_message(i) for i in items],
+            # None: unchanged (most changes), so a batch does not carry every problem
+            "problems": None if same_problems else [p.as_json() for p in new.problems.values()],
         }
 
     def snapshot_message(self) -> dict[str, Any]:
-        return {"seq": self.seq, "board": board_to_message(self.board)}
+        """The whole state, read together: the board, its seq and the feed."""
+        with self._lock:
+            return {
+                "seq": self.seq,
+                "board": board_to_message(self.board),
+                "feed_number": self.feed_number,
+                "feed": [
+                    {"number": e.number, **_entry_to_message(e.event)} for e in reversed(self.feed)
+                ],
+            }
 
-    def load_snapshot(self, message: dict[str, Any]) -> None:
+    def load_snapshot(self, message: dict[str, Any], boot_id: str | None = None) -> None:
+        """Become the state a snapshot describes; `boot_id` names the process it came from."""
         with self._lock:
             self.board = board_from_message(message["board"])
             self.seq = message["seq"]
             self.history.clear()  # pages at an older seq must take the whole state
+            if "feed" in message:
+                self.feed.clear()
+                for entry in message["feed"]:  # oldest first
+                    self.feed.appendleft(FeedEntry(_entry_from_message(entry), entry["number"]))
+                self.feed_number = message["feed_number"]
+            if boot_id is not None:
+                self.boot_id = boot_id
             self.ready = True
             self._seed_history()
 
@@ -258,9 +299,45 @@ class BoardState:
             if message["seq"] != self.seq + 1:
                 return False
             old = self.board
-            self.board = apply_events(self.board, message["events"], message["problems"])
-            events = [Event.from_message(e) for e in message["events"]]
+            problems = message["problems"]
+            if message["events"] or problems is not None:
+                if problems is None:
+                    problems = [p.as_json() for p in old.problems.values()]
+                self.board = apply_events(self.board, message["events"], problems)
+            events = [event_from_message(e) for e in message["events"]]
+            items = [item_from_message(i) for i in message.get("items", ())]
             reset = self._seed_history()
-            self._record(old, self.board, events, feed_reset=reset)
+            self._record(old, self.board, events, items, feed_reset=reset)
             assert self.seq == message["seq"]
             return True
+
+
+def event_from_message(e: dict[str, Any]) -> Event:
+    return Event.from_message(e)
+
+
+def item_to_message(item: FeedItem) -> dict[str, Any]:
+    return {
+        "kind": item.kind,
+        "text": item.text,
+        "attrs": [list(pair) for pair in item.attrs],
+        "link": item.link,
+        "at": item.at,
+    }
+
+
+def item_from_message(m: dict[str, Any]) -> FeedItem:
+    attrs = tuple((str(k), str(v)) for k, v in m["attrs"])
+    return FeedItem(m["kind"], m["text"], attrs, m["link"], m["at"])
+
+
+def _entry_to_message(event: Event | FeedItem) -> dict[str, Any]:
+    if isinstance(event, FeedItem):
+        return {"item": item_to_message(event)}
+    return {"event": event.as_message()}
+
+
+def _entry_from_message(m: dict[str, Any]) -> Event | FeedItem:
+    if "item" in m:
+        return item_from_message(m["item"])
+    return event_from_message(m["event"])

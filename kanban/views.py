@@ -38,21 +38,25 @@ def board(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "kanban/board.html", board_html.board_context(runtime.STATE, flt))
 
 
-@require_safe
-def health(request: HttpRequest) -> JsonResponse:
+def health_fields() -> dict[str, Any]:
+    """/health of a process that reads the workspace itself (`all`, `watcher`)."""
     from telemetry import service
 
-    return JsonResponse(
-        {
-            "status": "ok",
-            **runtime.STATE.watcher_health(),
-            "tasks": runtime.STATE.board.counts["total"],
-            "telemetry": service.health(),
-            "waiting_for": runtime.STATE.waiting_for or None,
-            "problems": len(runtime.STATE.board.problems),
-            "reading": runtime.STATE.board.pending_count,
-        }
-    )
+    return {
+        "status": "ok",
+        "role": runconfig.current().role,
+        **runtime.STATE.watcher_health(),
+        "tasks": runtime.STATE.board.counts["total"],
+        "telemetry": service.health(),
+        "waiting_for": runtime.STATE.waiting_for or None,
+        "problems": len(runtime.STATE.board.problems),
+        "reading": runtime.STATE.board.pending_count,
+    }
+
+
+@require_safe
+def health(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(health_fields())
 
 
 @require_safe
@@ -119,9 +123,12 @@ def _id_from_url(segment: str) -> tuple[str, str]:
 
 
 def _read_raw(path: str) -> tuple[str, str]:
+    config = runconfig.current()
+    if config.role == "web":  # a web worker never touches the task files
+        return "", "The file is on the watcher's machine; this web worker does not read it."
     # Read at request time so the user sees the file as it is now (read-only, guarded).
     try:
-        text, _ = read_task_file(runconfig.current().collab_dir, path)
+        text, _ = read_task_file(config.collab_dir, path)
     except TaskFileError as exc:
         return "", str(exc)
     return text, ""

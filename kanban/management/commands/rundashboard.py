@@ -116,7 +116,12 @@ class Command(BaseCommand):
 
         demo_dir: Path | None = None
         try:
-            if options["demo"]:
+            if role == "web":
+                # A web worker reads no workspace: its path options are accepted and ignored.
+                collab, telemetry_db = Path(os.devnull), Path(os.devnull)
+                options["events_dir"] = os.devnull
+                options["mcp_config"] = None
+            elif options["demo"]:
                 from kanban import demo
 
                 demo_dir = Path(tempfile.mkdtemp(prefix="dashboard-demo-"))
@@ -126,18 +131,21 @@ class Command(BaseCommand):
             else:
                 collab = Path(options["collab_dir"] or settings.DASHBOARD_COLLAB_DIR)
                 telemetry_db = Path(options["telemetry_db"] or settings.DASHBOARD_TELEMETRY_DB)
+            reads_workspace = role != "web"
             config = RunConfig(
                 host=host,
                 port=port,
                 token=token,
-                collab_dir=check_collab_dir(collab),
-                telemetry_db=check_telemetry_db(telemetry_db),
+                collab_dir=check_collab_dir(collab) if reads_workspace else collab,
+                telemetry_db=check_telemetry_db(telemetry_db) if reads_workspace else telemetry_db,
                 events_dir=check_events_dir(
                     Path(options["events_dir"] or settings.DASHBOARD_EVENTS_DIR)
-                ),
-                mcp_configs=resolve_mcp_configs(options["mcp_config"]),
+                )
+                if reads_workspace
+                else Path(os.devnull),
+                mcp_configs=resolve_mcp_configs(options["mcp_config"]) if reads_workspace else (),
                 role=role,
-                demo=options["demo"],
+                demo=options["demo"] and reads_workspace,
                 polling=options["polling"],
             )
             runconfig.configure(config)
@@ -154,23 +162,15 @@ class Command(BaseCommand):
         from dashboard_project import connections
         from dashboard_project.http_backpressure import HttpBackpressure
         from dashboard_project.staticfiles import collect_if_stale
-        from kanban import composition, runtime
-        from kanban.html import COSTS_PANEL
-        from kanban.watcher import BoardWatcher
-        from telemetry import db as telemetry_db_alias
-        from telemetry import service as telemetry
+        from kanban import runtime
 
-        host, port, collab = config.host, config.port, config.collab_dir
+        host, port = config.host, config.port
         open_files = connections.raise_open_files_limit()
-        watcher = BoardWatcher(
-            collab, runtime.publish_board, runtime.set_watcher_mode, force_polling=config.polling
-        )
-        simulator: Any = None
-        operations_demo: Any = None
         ready_line = f"http://{_url_host(host)}:{port}/"
         if config.token and config.demo:
             ready_line += f"?token={config.token}"
         failure: list[str] = []
+        relay = _prepare_role(config)
 
         class DashboardServer(HttpBackpressure, Server):  # type: ignore[misc]
             # daphne's `run()` makes its HTTP factory, then listens on `self.http_factory`:
@@ -187,6 +187,9 @@ class Command(BaseCommand):
 
             def listen_success(self, listening_port: Any) -> None:
                 super().listen_success(listening_port)
+                if config.role != "all":
+                    print(f"Role: {config.role} (Redis channel layer)", flush=True)
+                # The URL ends the line: scripts take its last word (with ?token= in demos).
                 print(f"Dashboard ready at {ready_line}", flush=True)
 
             def listen_error(self, reason: Any) -> None:
@@ -195,29 +198,22 @@ class Command(BaseCommand):
 
         def on_loop_ready() -> None:
             # daphne has made its asyncio loop current just before calling this.
-            runtime.set_loop(asyncio.get_event_loop())
+            loop = asyncio.get_event_loop()
+            runtime.set_loop(loop)
+            if relay is not None:
+                relay.start(loop)
 
+        workspace = Workspace(config)
         try:
             collect_if_stale()
             application = import_string(settings.ASGI_APPLICATION)
-            telemetry_db_alias.configure(config.telemetry_db, settings.DASHBOARD_TIME_ZONE)
-            watcher.start()
-            _warm_up()
-            watcher.wait_ready(timeout=60)
-            runtime.freeze_long_lived_objects()
-            telemetry.start_watching(lambda: runtime.publish_panel(COSTS_PANEL))
-            composition.start_operations(config.events_dir)
-            composition.start_mcp(config.mcp_configs)
-            composition.start_agents()
-            if config.demo:
-                from kanban.demo import Simulator
-                from telemetry.operations.demo_worker import start_demo
+            if config.role == "watcher":
+                from kanban.roles.watcher import http_only
 
-                simulator = Simulator(collab, config.telemetry_db)
-                simulator.start()
-                operations_demo = start_demo(
-                    config.events_dir, None, task_ids=_working_task_ids(runtime.STATE.board)
-                )
+                application = http_only(application)
+            if config.role != "web":
+                workspace.start()
+            _warm_up()
             server = DashboardServer(
                 application=application,
                 endpoints=build_endpoint_description_strings(host=host, port=port),
@@ -231,17 +227,89 @@ class Command(BaseCommand):
             _stop_on_signals(server)
             server.run()
         finally:
-            if operations_demo is not None:
-                operations_demo.stop()
-            if simulator is not None:
-                simulator.stop()
-            composition.stop_all()
-            threading.Thread(target=telemetry.stop, daemon=True).start()
-            watcher.stop()
+            if relay is not None:
+                relay.stop()
+            workspace.stop()
             runtime.set_loop(None)
         if failure:
             raise CommandError(f"cannot listen on {host}:{port}: {failure[0]}")
         print("Dashboard stopped.", flush=True)
+
+
+def _prepare_role(config: RunConfig) -> Any:
+    """The relay of a `watcher` or `web` process (None for `all`), and its URLs."""
+    if config.role == "watcher":
+        from kanban.roles import watcher
+
+        settings.ROOT_URLCONF = "kanban.roles.watcher_urls"
+        return watcher.prepare()
+    if config.role == "web":
+        from kanban.roles import web
+
+        settings.ROOT_URLCONF = "kanban.roles.web_urls"
+        return web.prepare(settings.REDIS_URL)
+    return None
+
+
+class Workspace:
+    """What reads the workspace (`all` and `watcher`): the task files, telemetry, operation
+    events, MCP servers, and the demo's simulated agents."""
+
+    def __init__(self, config: RunConfig) -> None:
+        from kanban import runtime
+        from kanban.watcher import BoardWatcher
+
+        self.config = config
+        self.watcher = BoardWatcher(
+            config.collab_dir,
+            runtime.publish_board,
+            runtime.set_watcher_mode,
+            force_polling=config.polling,
+        )
+        self.started = False
+        self.simulator: Any = None
+        self.operations_demo: Any = None
+
+    def start(self) -> None:
+        from kanban import composition, runtime
+        from kanban.html import COSTS_PANEL
+        from telemetry import db as telemetry_db
+        from telemetry import service as telemetry
+
+        config = self.config
+        self.started = True
+        telemetry_db.configure(config.telemetry_db, settings.DASHBOARD_TIME_ZONE)
+        self.watcher.start()
+        _warm_up()
+        self.watcher.wait_ready(timeout=60)
+        runtime.freeze_long_lived_objects()
+        telemetry.start_watching(lambda: runtime.publish_panel(COSTS_PANEL))
+        composition.start_operations(config.events_dir)
+        composition.start_mcp(config.mcp_configs)
+        composition.start_agents()
+        if config.demo:
+            from kanban.demo import Simulator
+            from telemetry.operations.demo_worker import start_demo
+
+            self.simulator = Simulator(config.collab_dir, config.telemetry_db)
+            self.simulator.start()
+            self.operations_demo = start_demo(
+                config.events_dir, None, task_ids=_working_task_ids(runtime.STATE.board)
+            )
+
+    def stop(self) -> None:
+        if not self.started:
+            return
+        from kanban import composition
+        from telemetry import service as telemetry
+
+        if self.operations_demo is not None:
+            self.operations_demo.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+        composition.stop_all()
+        threading.Thread(target=telemetry.stop, daemon=True).start()
+        self.watcher.stop()
 
 
 def _working_task_ids(board: Any) -> list[str]:
