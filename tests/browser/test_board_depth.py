@@ -98,7 +98,7 @@ def test_lanes_and_cards_are_announced_to_screen_readers(page, tmp_path):
         open_board(page, server.url)
         expect(page.get_by_role("region", name="Assigned")).to_be_visible()
         expect(page.get_by_role("region", name="python-pedro")).to_be_visible()
-        expect(page.get_by_role("link", name="Parsers")).to_be_visible()
+        expect(page.locator("#board").get_by_role("link", name="Parsers")).to_be_visible()
         expect(page.locator("#connection-status")).to_have_attribute("role", "status")
 
 
