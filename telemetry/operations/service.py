@@ -30,10 +30,15 @@ from .book import FeedItem, OperationsBook
 from .events import EventError, parse_event
 from .stopper import Stopper, Timeouts, is_alive
 from .tailer import Line, ProblemLog, Tailer
+from .wakeup import EventsDirWakeup
 
 log = logging.getLogger("telemetry.operations")
 
 POLL_S = 0.025
+# While inotify watches the events dir and nothing has come for a second, the tailer only
+# looks this often (a safety net): the watch wakes it at once when a file changes.
+IDLE_POLL_S = 1.0
+QUIET_AFTER_S = 1.0
 # Start-up applies the read-back lines newest first and stops after this long: a huge log
 # never delays anything, and the book's rules (latest ts wins, the first ending wins, the
 # timeline sorted by ts) make the order of application irrelevant.
@@ -74,6 +79,7 @@ class OperationsService:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._wake = threading.Event()
+        self._wakeup: EventsDirWakeup | None = None
         self._shown_version = -1
         self._published_at = 0.0
 
@@ -95,6 +101,7 @@ class OperationsService:
         self.tailer = tailer
         self._stopping.clear()
         self.ready.clear()
+        self._wakeup = EventsDirWakeup(self.events_dir, self._wake.set)
         self._thread = threading.Thread(target=self._run, name="operations-tailer", daemon=True)
         self._thread.start()
 
@@ -104,6 +111,8 @@ class OperationsService:
         if self._thread is not None:
             self._thread.join(timeout)
         self._thread = None
+        if self._wakeup is not None:
+            self._wakeup.close()
         self.stopper.close()
         if self.tailer is not None:
             self.tailer.close()
@@ -114,16 +123,20 @@ class OperationsService:
         except Exception:
             log.exception("operations: reading back the events failed")
         self.ready.set()
-        last_sweep = time.monotonic()
+        last_sweep = last_line = time.monotonic()
         while not self._stopping.is_set():
             try:
                 assert self.tailer is not None
                 for line in self.tailer.poll():
                     self._take_line(line)
+                    last_line = time.monotonic()
                 if time.monotonic() - last_sweep > SWEEP_S:
                     last_sweep = time.monotonic()
                     self._queue_feed(self.book.sweep(_alive))
                 wait = self._publish()
+                quiet = time.monotonic() - last_line > QUIET_AFTER_S
+                if quiet and wait >= self.poll_s and self._wakeup and self._wakeup.ensure():
+                    wait = IDLE_POLL_S
             except Exception:
                 log.exception("operations: tailer loop error (continuing)")
                 wait = self.poll_s

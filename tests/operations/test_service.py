@@ -143,3 +143,30 @@ def test_read_back_applied_newest_first_gives_the_same_state_as_in_order(ops, tm
     assert got["status"] == "completed" and got["cost_usd"] == 2.0
     assert got["progress"]["step"] == "s29" and got["output"] == [f"l{i}" for i in range(10, 30)]
     assert got["timeline"][0]["event"] == "operation.started"
+
+
+def test_an_idle_tailer_is_woken_by_the_events_dir_changing_not_by_fast_polling(ops, tmp_path):
+    ops.start(tmp_path)
+    assert ops.ready.wait(5)
+    time.sleep(1.5)  # quiet: the tailer now looks only once a second unless inotify wakes it
+    assert ops._wakeup is not None and ops._wakeup.active
+    samples = []
+    for n in range(5):
+        written = time.monotonic()
+        append(tmp_path / "a.jsonl", line(event="operation.started", operation_id=f"op-{n}"))
+        assert wait_for(lambda n=n: ops.get(f"op-{n}") is not None, timeout=2)
+        samples.append(time.monotonic() - written)
+        time.sleep(1.2)  # quiet again before the next one
+    assert max(samples) < 0.5  # well under the 1 s safety poll: the watch woke it
+
+
+def test_a_replaced_events_dir_is_watched_again(ops, tmp_path):
+    events = tmp_path / "events"
+    events.mkdir()
+    ops.start(events)
+    assert ops.ready.wait(5)
+    time.sleep(1.5)
+    events.rename(tmp_path / "old-events")
+    events.mkdir()
+    append(events / "b.jsonl", line(event="operation.started", operation_id="after"))
+    assert wait_for(lambda: ops.get("after") is not None, timeout=5)
