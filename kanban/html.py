@@ -82,6 +82,7 @@ def board_context(state: BoardState, flt: TaskFilter) -> dict[str, Any]:
     lim = limits()
     panels = [mark_safe(runtime.panel_html(name)) for name in page_panel_names()]  # noqa: S308
     top_panels = [mark_safe(runtime.panel_html(n)) for n in top_panel_names()]  # noqa: S308
+    summary_panels = [mark_safe(runtime.panel_html(n)) for n in summary_panel_names()]  # noqa: S308
     return {
         "board": board,
         "state": state,
@@ -97,6 +98,7 @@ def board_context(state: BoardState, flt: TaskFilter) -> dict[str, Any]:
         "changed_ids": "[]",
         "panels": panels,
         "top_panels": top_panels,
+        "summary_panels": summary_panels,
         **telemetry_context(),
     }
 
@@ -107,17 +109,23 @@ def priorities_by_severity(board: Board) -> list[str]:
     return [*KNOWN_PRIORITIES, *sorted(others)]
 
 
-# Panels shown above the lanes rather than below: what is running right now.
+# Panels in sight without scrolling: what runs now above the lanes, who works on what in the
+# summary column. The others go below the lanes; costs have their own slot.
 TOP_PANELS = ("operations",)
+SUMMARY_PANELS = ("agents",)
 
 
 def page_panel_names() -> list[str]:
-    """Panels the page shows in its generic slot below the lanes (costs have their own)."""
-    return [n for n in runtime.panel_names() if n != COSTS_PANEL and n not in TOP_PANELS]
+    placed = {COSTS_PANEL, *TOP_PANELS, *SUMMARY_PANELS}
+    return [n for n in runtime.panel_names() if n not in placed]
 
 
 def top_panel_names() -> list[str]:
     return [n for n in runtime.panel_names() if n in TOP_PANELS]
+
+
+def summary_panel_names() -> list[str]:
+    return [n for n in runtime.panel_names() if n in SUMMARY_PANELS]
 
 
 def lane_context(board: Board, lane: str, flt: TaskFilter, lim: Limits) -> dict[str, Any]:

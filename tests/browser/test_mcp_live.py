@@ -176,6 +176,10 @@ def test_the_demo_shows_running_operations_and_three_mcp_servers_without_errors(
         stop_box = running.first.locator('[data-action="stop"]').bounding_box()
         assert strip["y"] < page.locator("#lane-inbox").bounding_box()["y"]
         assert stop_box["y"] + stop_box["height"] <= viewport["height"]
+        # Who works on what, and what happened: the agents strip and the feed are in view too.
+        for hook in ("#agents", "#activity-feed"):
+            box = page.locator(hook).bounding_box()
+            assert box["y"] < viewport["height"] and box["height"] > 40, hook
         assert "sk-demo" not in page.content()  # output lines are shown with secrets masked
 
         # Stop one simulated operation from the board: its worker process ends.
