@@ -249,6 +249,9 @@ DASHBOARD_SILENT_AFTER_MINUTES = envamount("DASHBOARD_SILENT_AFTER_MINUTES") or 
 DASHBOARD_EVENTS_DIR = envpath("DASHBOARD_EVENTS_DIR", Path.cwd() / "work" / "events")
 # Stop escalation (CONTRACT section 8): SIGINT, then SIGTERM after this many seconds, then SIGKILL
 # after DASHBOARD_STOP_TERM_GRACE_SECONDS more. Shorter values are for tests.
+# The drill-down: a query running longer is stopped (503); exports stop after this many rows.
+DASHBOARD_QUERY_SECONDS = envfloat("DASHBOARD_QUERY_SECONDS", 10.0)
+DASHBOARD_EXPORT_MAX_ROWS = envint("DASHBOARD_EXPORT_MAX_ROWS", 1_000_000)
 DASHBOARD_STOP_GRACE_SECONDS = envfloat("DASHBOARD_STOP_GRACE_SECONDS", 10.0)
 DASHBOARD_STOP_TERM_GRACE_SECONDS = envfloat("DASHBOARD_STOP_TERM_GRACE_SECONDS", 5.0)
 

@@ -34,7 +34,6 @@ from .query_deadline import QueryTooSlow, query_deadline
 logger = logging.getLogger(__name__)
 
 BATCH_ROWS = 1000  # one query each; well under SQLite's limit on bound parameters
-DEFAULT_MAX_ROWS = 1_000_000
 CHUNK_CHARS = 64 * 1024
 # OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -43,7 +42,7 @@ JSON_TYPE = "application/json"
 
 
 def max_rows() -> int:
-    return int(getattr(settings, "DASHBOARD_EXPORT_MAX_ROWS", DEFAULT_MAX_ROWS))
+    return int(settings.DASHBOARD_EXPORT_MAX_ROWS)
 
 
 def plain(value: object) -> object:

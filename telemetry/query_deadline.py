@@ -21,7 +21,6 @@ from django.db import DatabaseError, connections
 
 from .db import ALIAS
 
-DEFAULT_SECONDS = 10.0
 STEPS_BETWEEN_CHECKS = 10_000  # about a millisecond of SQLite work
 
 
@@ -35,7 +34,7 @@ class QueryTooSlow(Exception):
 
 
 def limit_seconds() -> float:
-    return float(getattr(settings, "DASHBOARD_QUERY_SECONDS", DEFAULT_SECONDS))
+    return float(settings.DASHBOARD_QUERY_SECONDS)
 
 
 @contextlib.contextmanager
