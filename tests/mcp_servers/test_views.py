@@ -156,3 +156,14 @@ def test_the_api_answers_when_the_service_is_not_running(client, monkeypatch):
     monkeypatch.setattr(service, "SERVICE", MCPService())
     assert client.get("/api/mcp").json()["servers"] == []
     assert client.post("/api/mcp/missing/start").status_code == 404
+
+
+def test_beyond_loopback_an_action_without_the_token_is_refused(csrf_client, mcp):
+    from tests.edge import running_with
+
+    token = _token(csrf_client)
+    with running_with(host="0.0.0.0", token="s3cret"):
+        response = csrf_client.post(
+            "/api/mcp/missing/check", HTTP_X_CSRFTOKEN=token, HTTP_ORIGIN=f"http://{HOST}"
+        )
+    assert response.status_code == 401

@@ -136,3 +136,21 @@ def test_an_htmx_stop_answers_the_operation_fragment(client, ops):
     html = response.content.decode()
     assert response.status_code == 202
     assert 'data-operation-id="a"' in html and 'data-status="stopping"' in html
+
+
+def test_stop_from_a_foreign_origin_or_without_the_token_is_refused_and_nothing_stops(ops):
+    from tests.edge import running_with
+
+    ops.ingest([{"event": "operation.started", "operation_id": "a"}])
+    strict = Client(HTTP_HOST="127.0.0.1:8080", enforce_csrf_checks=True)
+    strict.get("/operations/")
+    token = strict.cookies["csrftoken"].value
+    for origin in ("http://evil.example", "http://127.0.0.1:9999", "https://127.0.0.1:8080"):
+        response = strict.post("/api/operations/a/stop", HTTP_X_CSRFTOKEN=token, HTTP_ORIGIN=origin)
+        assert response.status_code == 403, origin
+    with running_with(host="0.0.0.0", token="s3cret"):
+        response = strict.post(
+            "/api/operations/a/stop", HTTP_X_CSRFTOKEN=token, HTTP_ORIGIN="http://127.0.0.1:8080"
+        )
+        assert response.status_code == 401
+    assert ops.get("a")["stop_requested"] is False
