@@ -118,7 +118,7 @@ def _temp_only(action: int, arg1: str | None, arg2: str | None, db: str | None, 
 
 
 def open_for_sums(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
-    """A read-only connection that may write its own in-memory TEMP tables (see groups.py).
+    """A read-only connection that may write its own TEMP tables (see groups.py).
 
     mode=ro already makes the file unwritable; the authorizer also refuses, at prepare time,
     any change outside `temp` and any schema change. Autocommit: transactions are explicit.
@@ -132,7 +132,7 @@ def open_for_sums(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connec
         isolation_level=None,
     )
     try:
-        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA temp_store = FILE")  # see groups.py: faster than MEMORY
         prepare_groups(conn)  # the TEMP tables, created before the authorizer is set
         conn.set_authorizer(_temp_only)
     except BaseException:
