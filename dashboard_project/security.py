@@ -63,8 +63,10 @@ def request_has_token(request: HttpRequest) -> bool:
     )
 
 
-def _set_cookie(response: HttpResponse, token: str) -> None:
-    response.set_cookie(COOKIE, cookie_value(token), httponly=True, samesite="Strict")
+def _set_cookie(response: HttpResponse, token: str, secure: bool) -> None:
+    response.set_cookie(
+        COOKIE, cookie_value(token), httponly=True, samesite="Strict", secure=secure
+    )
 
 
 def _without_token_param(request: HttpRequest) -> str:
@@ -107,7 +109,7 @@ class TokenMiddleware:
             else:
                 _drop_token_param(request)
                 response = self.get_response(request)
-            _set_cookie(response, token)
+            _set_cookie(response, token, request.is_secure())
             return response
         if request_has_token(request):
             _drop_token_param(request)
@@ -194,6 +196,17 @@ def _headers(scope: dict[str, Any]) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
+def _websocket_page_scheme(scope: dict[str, Any], headers: dict[str, str]) -> str:
+    """The scheme of the page that opens the socket. daphne puts no scheme in a WebSocket
+    scope (and ignores X-Forwarded-Proto there), so behind a TLS proxy (--proxy-headers)
+    the proxy's header says it, as daphne does for HTTP requests."""
+    if runconfig.current().proxy_headers and "x-forwarded-for" in headers:
+        forwarded = headers.get("x-forwarded-proto", "").strip().lower()
+        if forwarded in ("http", "https"):
+            return forwarded
+    return "https" if scope.get("scheme") in ("wss", "https") else "http"
+
+
 class SameOriginWebSocketMiddleware:
     """Refuses a handshake unless Host is ours and Origin is exactly the page's own origin."""
 
@@ -203,7 +216,7 @@ class SameOriginWebSocketMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         headers = _headers(scope)
         host = headers.get("host", "")
-        scheme = "https" if scope.get("scheme") == "wss" else "http"
+        scheme = _websocket_page_scheme(scope, headers)
         if not (host_allowed(host) and same_origin(headers.get("origin"), scheme, host)):
             return await WebsocketDenier()(scope, receive, send)
         return await self.app(scope, receive, send)

@@ -35,6 +35,7 @@ class RunConfig:
     role: str = "all"
     demo: bool = False
     polling: bool = False
+    proxy_headers: bool = False
 
     @property
     def loopback_only(self) -> bool:

@@ -86,6 +86,13 @@ class Command(BaseCommand):
             action="store_true",
             help="watch by polling instead of inotify (slower; for network filesystems)",
         )
+        parser.add_argument(
+            "--proxy-headers",
+            action="store_true",
+            help="behind a reverse proxy that sets X-Forwarded-For and X-Forwarded-Proto: take "
+            "the client's address and scheme (https) from them. Only when every request comes "
+            "through that proxy",
+        )
 
     def execute(self, *args: Any, **options: Any) -> Any:
         # Bad input gets one clear line and a non-zero exit, never a traceback.
@@ -147,6 +154,7 @@ class Command(BaseCommand):
                 role=role,
                 demo=options["demo"] and reads_workspace,
                 polling=options["polling"],
+                proxy_headers=options["proxy_headers"],
             )
             runconfig.configure(config)
             self.serve(config)
@@ -223,6 +231,7 @@ class Command(BaseCommand):
                 websocket_max_message_size=WEBSOCKET_MAX_MESSAGE,
                 websocket_max_frame_size=WEBSOCKET_MAX_MESSAGE,
                 ready_callable=on_loop_ready,
+                **(_PROXY_HEADERS if config.proxy_headers else {}),
             )
             _stop_on_signals(server)
             server.run()
@@ -234,6 +243,15 @@ class Command(BaseCommand):
         if failure:
             raise CommandError(f"cannot listen on {host}:{port}: {failure[0]}")
         print("Dashboard stopped.", flush=True)
+
+
+# A TLS-terminating proxy makes the browser's origin https://...: with these, daphne gives the
+# application that scheme (and the client's address), so the exact Origin checks still match.
+_PROXY_HEADERS = {
+    "proxy_forwarded_address_header": "X-Forwarded-For",
+    "proxy_forwarded_port_header": "X-Forwarded-Port",
+    "proxy_forwarded_proto_header": "X-Forwarded-Proto",
+}
 
 
 def _prepare_role(config: RunConfig) -> Any:
