@@ -122,6 +122,22 @@ class TokenMiddleware:
         )
 
 
+class SecureCookiesMiddleware:
+    """Cookies set on an https request (TLS at daphne, or a proxy with --proxy-headers) are
+    marked Secure: a browser then never sends them over plain http. Django's own
+    *_COOKIE_SECURE settings cannot say "when the request was https"."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.is_secure():
+            for morsel in response.cookies.values():
+                morsel["secure"] = True
+        return response
+
+
 # -- Host and Origin ------------------------------------------------------------------------
 def _host_port(host: str, scheme: str) -> tuple[str, int] | None:
     domain, port = split_domain_port(host)

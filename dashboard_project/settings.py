@@ -114,6 +114,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: sees every cookie set below it (token, CSRF, admin session).
+    "dashboard_project.security.SecureCookiesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The edge, before anything is served (static files included): a Host we answer to, the
     # token beyond loopback, and no unsafe method from a foreign Origin.

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.contrib.staticfiles.finders import get_finders
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
@@ -46,15 +47,24 @@ def newest_source_mtime() -> float:
 def collect_if_stale() -> bool:
     """Run `collectstatic` if the collected tree is missing or older than a source file.
 
-    A lock keeps two servers starting at once from writing the same tree together.
+    A lock keeps two servers starting at once from writing the same tree together. A fresh
+    tree needs no lock, so a read-only checkout that was collected once still starts.
     """
     root = Path(settings.STATIC_ROOT)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as lock:
+    if _fresh(root):
+        return False
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = open(root / ".lock", "w")
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"cannot write the static files into {root} ({exc.strerror or exc}); set "
+            "DASHBOARD_STATIC_ROOT to a folder this user may write"
+        ) from None
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        manifest = root / MANIFEST
-        if manifest.exists() and manifest.stat().st_mtime >= newest_source_mtime():
-            return False
+        if _fresh(root):
+            return False  # another server collected them while we waited
         from django.contrib.staticfiles.storage import staticfiles_storage
         from django.core.management import call_command
 
@@ -64,3 +74,11 @@ def collect_if_stale() -> bool:
         storage: Any = staticfiles_storage
         storage.hashed_files, storage.manifest_hash = storage.load_manifest()
         return True
+
+
+def _fresh(root: Path) -> bool:
+    manifest = root / MANIFEST
+    try:
+        return manifest.stat().st_mtime >= newest_source_mtime()
+    except OSError:  # missing, or its folder is not one: collect (and say so if we cannot)
+        return False

@@ -64,8 +64,10 @@ def post_stop(server: DashboardProcess, origin: str) -> int:
     conn.request("GET", "/", headers={**FORWARDED, "Host": host})
     response = conn.getresponse()
     response.read()
-    cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie") or "")
+    set_cookie = response.getheader("Set-Cookie") or ""
+    cookie = re.search(r"csrftoken=([^;]+)", set_cookie)
     assert cookie, "the board set no csrftoken cookie"
+    assert "Secure" in set_cookie, "an https page's cookie must be Secure"
     conn.request(
         "POST",
         "/api/operations/no-such-run/stop",

@@ -4,7 +4,10 @@ A process is signalled only when all hold: the operation registered a `pid` and
 `pid_started_at`, on this host; that pid exists with that start time (within 0.01 s: a
 different time means the pid was reused); it runs as the dashboard's user; it is not pid 1 or
 below and not the dashboard itself. Then: a short cooperative window (the producer sees
-`stop_requested`), SIGINT, SIGTERM after `sigint_s`, SIGKILL after `sigterm_s` more.
+`stop_requested`), SIGINT, SIGTERM after `sigint_s`, SIGKILL after `sigterm_s` more. Each
+signal also goes to the process's descendants as psutil finds them at that moment (those of
+the dashboard's user, never the dashboard), as Ctrl-C in a terminal reaches the whole job: a
+producer that is a shell or a wrapper would otherwise die and leave its work running.
 Escalation runs in its own thread, never on the event loop.
 """
 
@@ -74,6 +77,19 @@ def is_alive(pid: int | None, started_at: float | None, host: str | None = None)
     return proc is not None or why.startswith("refused")
 
 
+def _descendants(proc: psutil.Process) -> list[psutil.Process]:
+    """The process's children, grandchildren..., each of our user; never the dashboard."""
+    try:
+        uid = os.getuid()
+        return [
+            p
+            for p in proc.children(recursive=True)
+            if p.pid not in (1, os.getpid()) and p.uids().real == uid
+        ]
+    except psutil.Error:
+        return []
+
+
 def _gone(proc: psutil.Process) -> bool:
     try:
         # is_running() also compares the start time: a reused pid counts as gone.
@@ -123,10 +139,11 @@ class Stopper:
         thread.start()
         return "signalling"
 
-    def _wait(self, proc: psutil.Process, seconds: float) -> bool:
+    def _wait(self, procs: list[psutil.Process], seconds: float) -> bool:
+        """Whether every one of `procs` is gone within `seconds`."""
         deadline = time.monotonic() + seconds
         while True:
-            if _gone(proc):
+            if all(_gone(p) for p in procs):
                 return True
             left = deadline - time.monotonic()
             if left <= 0 or self._closing.is_set():
@@ -137,8 +154,11 @@ class Stopper:
         t = self.timeouts
         try:
             how = "stopped"
-            if not self._wait(proc, t.cooperative_s):
+            if not self._wait([proc], t.cooperative_s):
                 how = "gone"
+                # Descendants seen at any step stay targets: one that outlives its parent (a
+                # shell's background job ignores SIGINT) still gets SIGTERM and SIGKILL.
+                tree: dict[int, psutil.Process] = {}
                 for sig, wait, outcome in (
                     (signal.SIGINT, t.sigint_s, "interrupted"),
                     (signal.SIGTERM, t.sigterm_s, "terminated"),
@@ -146,13 +166,25 @@ class Stopper:
                 ):
                     if self._closing.is_set():
                         return
-                    try:
-                        proc.send_signal(sig)  # psutil re-checks the start time first
-                    except psutil.NoSuchProcess:
+                    if not _gone(proc):
+                        tree.update((p.pid, p) for p in _descendants(proc))
+                    targets = [p for p in (proc, *tree.values()) if not _gone(p)]
+                    if not targets:
                         break
-                    log.info("operations: sent %s to pid %s (%s)", sig.name, proc.pid, operation_id)
+                    for target in targets:
+                        try:
+                            target.send_signal(sig)  # psutil re-checks the start time first
+                        except psutil.Error:
+                            pass  # gone meanwhile
+                    log.info(
+                        "operations: sent %s to pid %s and %d descendants (%s)",
+                        sig.name,
+                        proc.pid,
+                        len(targets) - (proc in targets),
+                        operation_id,
+                    )
                     how = outcome
-                    if self._wait(proc, wait):
+                    if self._wait(targets, wait):
                         break
             self.on_outcome(operation_id, how)
         except Exception:

@@ -136,3 +136,39 @@ def test_a_bad_setting_in_the_environment_is_one_clear_line(name, value):
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert name in result.stderr
+
+
+def test_a_static_root_it_cannot_write_is_one_clear_line(collab, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "manage.py"),
+            "rundashboard",
+            "--collab-dir",
+            str(collab),
+            "--port",
+            str(free_port()),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={**os.environ, "DASHBOARD_STATIC_ROOT": str(tmp_path / "a-file" / "static")},
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "DASHBOARD_STATIC_ROOT" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_static_files_collected_once_need_no_write_at_the_next_start(collab, tmp_path):
+    # A read-only checkout that was collected once (the lock cannot be opened for writing).
+    env = {"DASHBOARD_STATIC_ROOT": str(tmp_path / "static")}
+    with DashboardProcess("--collab-dir", str(collab), env=env):
+        pass
+    lock = tmp_path / "static" / ".lock"
+    lock.unlink()
+    lock.mkdir()
+    with DashboardProcess("--collab-dir", str(collab), env=env) as server:
+        assert get_json(server.url + "health")["status"] in ("ok", "loading")

@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 import time
 
@@ -49,6 +50,40 @@ def test_a_process_ignoring_sigint_and_sigterm_is_killed(ops, children):
     ops.request_stop("op")
     assert wait_status(ops, "op") == "killed"
     assert proc.wait(5) == -9
+
+
+def shell_with_child(script: str) -> tuple[subprocess.Popen, psutil.Process]:
+    """A shell producer (as a shell script registering itself) and the work it started."""
+    shell = subprocess.Popen(["sh", "-c", script])
+    deadline = time.monotonic() + 5
+    while not (kids := psutil.Process(shell.pid).children()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert kids, "the shell started no child"
+    return shell, kids[0]
+
+
+@pytest.mark.parametrize(
+    ("script", "outcome"),
+    [
+        ("sleep 300; exit 0", "interrupted"),  # the work in the foreground
+        ("sleep 300 & wait", "terminated"),  # a background job: it ignores SIGINT
+    ],
+)
+def test_stop_reaches_the_work_a_shell_producer_started(ops, script, outcome):
+    shell, work = shell_with_child(script)
+    try:
+        register(ops, "op", shell.pid)
+        ops.request_stop("op")
+        assert wait_status(ops, "op") == outcome
+        shell.wait(5)
+        assert not work.is_running() or work.status() == psutil.STATUS_ZOMBIE
+    finally:
+        for proc in psutil.Process().children(recursive=True):
+            if proc.pid == work.pid:
+                proc.kill()
+        if shell.poll() is None:
+            shell.kill()
+        shell.wait()
 
 
 def test_a_producer_that_ends_itself_on_the_cooperative_flag_shows_stopped(ops, tmp_path):
