@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.contrib.staticfiles.finders import get_finders
+from django.core.exceptions import ImproperlyConfigured
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def collect_if_stale() -> bool:
         return False
     try:
         root.mkdir(parents=True, exist_ok=True)
-        lock = open(root / ".lock", "w")
+        lock = open(root / ".lock", "w")  # noqa: SIM115 - closed by the `with` below
     except OSError as exc:
         raise ImproperlyConfigured(
             f"cannot write the static files into {root} ({exc.strerror or exc}); set "

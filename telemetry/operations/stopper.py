@@ -13,6 +13,7 @@ Escalation runs in its own thread, never on the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -172,10 +173,8 @@ class Stopper:
                     if not targets:
                         break
                     for target in targets:
-                        try:
+                        with contextlib.suppress(psutil.Error):  # gone meanwhile
                             target.send_signal(sig)  # psutil re-checks the start time first
-                        except psutil.Error:
-                            pass  # gone meanwhile
                     log.info(
                         "operations: sent %s to pid %s and %d descendants (%s)",
                         sig.name,
