@@ -125,7 +125,7 @@ def _id_from_url(segment: str) -> tuple[str, str]:
 def _read_raw(path: str) -> tuple[str, str]:
     config = runconfig.current()
     if config.role == "web":  # a web worker never touches the task files
-        return "", "The file is on the watcher's machine; this web worker does not read it."
+        return "", "this web worker reads no task file; Open as plain text asks the watcher"
     # Read at request time so the user sees the file as it is now (read-only, guarded).
     try:
         text, _ = read_task_file(config.collab_dir, path)

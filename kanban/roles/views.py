@@ -1,4 +1,4 @@
-"""The HTTP edge of the two roles: health, forwarded actions, and pages served elsewhere.
+"""The HTTP edge of the two roles: health, forwarded actions, and pages the watcher renders.
 
 Everything else a web worker serves is the ordinary views, reading the mirrored state.
 """
@@ -10,16 +10,18 @@ import logging
 import time
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from dashboard_project.actions import action_view
 
 from .. import runtime
-from . import mirrors
+from . import mirrors, pages
 from . import protocol as p
 from . import watcher as watcher_role
 from . import web as web_role
@@ -138,16 +140,57 @@ def api_mcp(request: HttpRequest) -> JsonResponse:
     return JsonResponse(mirrors.mcp_json(_web()))
 
 
-def _elsewhere(request: HttpRequest, what: str, panel: str = "") -> HttpResponse:
-    context = {"what": what, "panel": runtime.panel_html(panel) if panel else ""}
-    return render(request, "kanban/roles/elsewhere.html", context)
+# -- pages that read the workspace, rendered by the watcher -----------------------------------
 
 
-@require_safe
-def mcp_page(request: HttpRequest) -> HttpResponse:
-    return _elsewhere(request, "MCP server details (checks, restarts, stderr)", mirrors.MCP)
+async def relayed_page(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    """A page on `pages.RELAYED`, rendered by the watcher: as on a `--role all` dashboard."""
+    why = pages.refusal(request.method or "", request.path_info, pages.query_of(request))
+    if why:
+        if request.method in pages.SAFE_METHODS and not request.path_info.endswith("/"):
+            slashed = request.path_info + "/"
+            if not pages.refusal(request.method, slashed, ""):
+                return HttpResponsePermanentRedirect(escape_uri_path(slashed))
+        status = 405 if request.method not in pages.SAFE_METHODS else 404
+        return _relay_failed(request, status, "Not found", f"{why}.")
+    try:
+        answer = await _web().fetch_page(await sync_to_async(pages.page_request)(request))
+    except web_role.NoWatcher as exc:
+        log.warning("relay: page %s not served: %s", request.path_info, exc)
+        return _relay_failed(
+            request,
+            503,
+            "The watcher did not answer",
+            f"This page is rendered by the dashboard's watcher (rundashboard --role watcher), "
+            f"and {exc}.",
+        )
+    response = HttpResponse(
+        answer.get("body") or b"",
+        status=int(answer.get("status") or 502),
+        content_type=str(answer.get("content_type") or "text/plain; charset=utf-8"),
+    )
+    headers = answer.get("headers") or {}
+    for name in pages.RELAYED_HEADERS:
+        value = headers.get(name)
+        if isinstance(value, str) and (name != "location" or pages.local_location(value)):
+            response[name] = value
+    return response
 
 
-@require_safe
-def telemetry_pages(request: HttpRequest, rest: str = "") -> HttpResponse:
-    return _elsewhere(request, "The telemetry drill-down and exports read the telemetry file")
+def _relay_failed(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    path = request.path_info
+    if path.startswith("/api/"):
+        return JsonResponse({"error": message}, status=status)
+    if path.endswith((".csv", ".json")) or request.GET.get("raw"):
+        return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+    context = {"title": title, "message": message}
+    return render(request, "kanban/roles/relay_failed.html", context, status=status)
+
+
+async def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
+    """A task's page from the mirrored board; its raw YAML (`?raw=1`) from the watcher."""
+    if request.GET.get("raw"):
+        return await relayed_page(request, task_id=task_id)
+    from ..views import task_detail as usual
+
+    return await sync_to_async(usual)(request, task_id)

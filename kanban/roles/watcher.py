@@ -247,6 +247,8 @@ class WatcherRelay:
             self._put(("snapshot", reply_to))
         elif kind == p.ACTION:
             asyncio.get_running_loop().create_task(self._act(message, reply_to))
+        elif kind == p.PAGE:
+            asyncio.get_running_loop().create_task(self._page(message, reply_to))
         else:
             log.warning("relay: unknown request %r; ignored", kind)
 
@@ -262,6 +264,16 @@ class WatcherRelay:
                 status, body = 500, {"error": "the watcher could not carry this out"}
         answer = {"type": p.ANSWER, "id": message.get("id"), "status": status, "body": plain(body)}
         self._put(("answer", reply_to, answer))
+
+    async def _page(self, message: dict[str, Any], reply_to: str) -> None:
+        from . import pages
+
+        try:
+            answer = await pages.render(message)
+        except Exception:
+            log.exception("relay: page %r could not be rendered", message.get("path"))
+            answer = pages.text_answer(500, "The watcher could not render this page.")
+        self._put(("answer", reply_to, {**answer, "id": message.get("id")}))
 
     # -- health ----------------------------------------------------------------------------
     def _failed(self, exc: BaseException) -> None:

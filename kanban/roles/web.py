@@ -10,7 +10,8 @@ heartbeat shows it missed something, when the watcher restarted (a new boot id),
 Redis or the watcher went silent; each time every page here gets the whole state again.
 
 Actions pressed here are sent to the watcher and answered; `forward` gives 503 when no
-answer comes within `ACTION_TIMEOUT_S`.
+answer comes within `ACTION_TIMEOUT_S`. Pages that read the workspace are rendered by the
+watcher on request (`fetch_page`, `kanban.roles.pages`), within `PAGE_TIMEOUT_S`.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ class WebRelay:
 
     def take(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == p.ANSWER:
+        if kind in (p.ANSWER, p.PAGE_ANSWER):
             future = self._answers.pop(str(message.get("id")), None)
             if future is not None and not future.done():
                 future.set_result(message)
@@ -262,40 +263,44 @@ class WebRelay:
             self._shown_reason = shown
             runtime.publish_panel(STATUS_PANEL)
 
-    # -- actions ---------------------------------------------------------------------------
+    # -- actions and pages, answered by the watcher -----------------------------------------
     async def forward(self, action: str, args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Ask the watcher to carry out `action`; (status, body) or NoWatcher."""
+        message = {"type": p.ACTION, "action": action, "args": args}
+        answer = await self._ask(message, p.ACTION_TIMEOUT_S)
+        return int(answer["status"]), dict(answer.get("body") or {})
+
+    async def fetch_page(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A page the watcher renders (`pages.page_request`): its PAGE_ANSWER, or NoWatcher."""
+        silent = time.monotonic() - self.heard_at
+        if self.heard_at and silent > p.WATCHER_SILENT_S:  # no use waiting for an answer
+            raise NoWatcher(f"no word from the watcher for {silent:.0f} s")
+        return await self._ask({"type": p.PAGE, **request}, p.PAGE_TIMEOUT_S)
+
+    async def _ask(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
         if self._layer is None or not self.channel:
             raise NoWatcher("this web worker is not connected to Redis yet")
         request_id = secrets.token_hex(8)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._answers[request_id] = future
-        message = {
-            "type": p.ACTION,
-            "id": request_id,
-            "reply_to": self.channel,
-            "action": action,
-            "args": args,
-        }
+        message = {**message, "id": request_id, "reply_to": self.channel}
+        deadline = time.monotonic() + timeout
         try:
             try:
-                await asyncio.wait_for(
-                    self._layer.group_send(p.WATCHER_GROUP, message), p.ACTION_TIMEOUT_S
-                )
+                await asyncio.wait_for(self._layer.group_send(p.WATCHER_GROUP, message), timeout)
             except asyncio.TimeoutError:
                 raise NoWatcher(f"Redis at {self.redis_url} did not answer in time") from None
             except Exception as exc:
                 raise NoWatcher(f"Redis at {self.redis_url} is unreachable: {exc}") from None
             try:
-                answer = await asyncio.wait_for(future, p.ACTION_TIMEOUT_S)
+                return await asyncio.wait_for(future, max(0.1, deadline - time.monotonic()))
             except asyncio.TimeoutError:
                 raise NoWatcher(
-                    f"the watcher did not answer within {p.ACTION_TIMEOUT_S:.0f} s: "
+                    f"the watcher did not answer within {timeout:.0f} s: "
                     "it may be stopped or restarting; try again in a moment"
                 ) from None
         finally:
             self._answers.pop(request_id, None)
-        return int(answer["status"]), dict(answer.get("body") or {})
 
 
 # -- the process's one web relay ----------------------------------------------------------

@@ -1,7 +1,8 @@
 """A web worker's URLs: the usual ones, with what needs the workspace answered otherwise.
 
 The overrides come first, so they win; the usual patterns stay for `reverse()` (templates
-link to the telemetry drill-down by name).
+link to the telemetry drill-down by name). Pages that read the workspace are rendered by the
+watcher on request (`views.relayed_page`, allow-list in `pages.RELAYED`).
 """
 
 from django.urls import path, re_path
@@ -21,7 +22,12 @@ urlpatterns = [
         views.mcp_action,
     ),
     path("api/mcp", views.api_mcp),
-    path("mcp/", views.mcp_page),
-    re_path(r"^telemetry/(?P<rest>.*)$", views.telemetry_pages),
+    # Rendered by the watcher: the MCP details, the telemetry drill-down and its exports,
+    # an operation with its timeline, a task's raw YAML.
+    path("mcp/", views.relayed_page),
+    re_path(r"^telemetry/", views.relayed_page),
+    path("api/operations/<str:operation_id>", views.relayed_page),
+    path("operations/<str:operation_id>/", views.relayed_page),
+    path("tasks/<path:task_id>/", views.task_detail),
     *usual,
 ]

@@ -192,14 +192,16 @@ def test_viewers_on_both_web_workers_see_every_move(cluster, viewers):
         assert get_json(web.url + "health")["role"] == "web"
 
 
-def test_a_web_worker_without_the_collab_dir_serves_the_board_and_says_where_files_are(cluster):
+def test_a_web_worker_without_the_collab_dir_serves_the_board_and_the_watchers_pages(cluster):
     web = cluster.webs[0]
     page = urllib.request.urlopen(web.url).read().decode()
     assert 'data-task-id="t5"' in page and 'id="operations"' in page
-    raw = urllib.request.urlopen(web.url + "tasks/t5/").read().decode()
-    assert "the watcher&#x27;s machine" in raw or "the watcher's machine" in raw
-    elsewhere = urllib.request.urlopen(web.url + "telemetry/").read().decode()
-    assert "Served by the watcher" in elsewhere
+    detail = urllib.request.urlopen(web.url + "tasks/t5/").read().decode()
+    assert "asks the watcher" in detail
+    raw = urllib.request.urlopen(web.url + "tasks/t5/?raw=1").read().decode()
+    assert raw == (cluster.collab / "assigned/dev/t5.yaml").read_text()
+    telemetry = urllib.request.urlopen(web.url + "telemetry/").read().decode()
+    assert "No data yet: there is no telemetry database (telemetry.db)" in telemetry
     for path in ("api/stats", "api/operations", "api/mcp"):
         assert isinstance(get_json(web.url + path), dict)
 
