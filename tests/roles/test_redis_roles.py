@@ -201,7 +201,9 @@ def test_a_web_worker_without_the_collab_dir_serves_the_board_and_the_watchers_p
     raw = urllib.request.urlopen(web.url + "tasks/t5/?raw=1").read().decode()
     assert raw == (cluster.collab / "assigned/dev/t5.yaml").read_text()
     telemetry = urllib.request.urlopen(web.url + "telemetry/").read().decode()
-    assert "No data yet: there is no telemetry database (telemetry.db)" in telemetry
+    assert "Invocations, models and days" in telemetry  # the watcher's drill-down
+    listing = urllib.request.urlopen(web.url + "telemetry/telemetry/invocation/").read().decode()
+    assert "No data yet: there is no telemetry database (telemetry.db)" in listing
     for path in ("api/stats", "api/operations", "api/mcp"):
         assert isinstance(get_json(web.url + path), dict)
 
