@@ -65,8 +65,9 @@ RELAYED: dict[str, Callable[[QueryDict], bool]] = {
         )
     },
     "mcp-page": _always,
+    # Not its JSON (`api-operation`): producers poll it for Stop, so web workers answer it
+    # from the mirror, without the timeline, and it never loads the watcher.
     "operation-detail": _always,
-    "api-operation": _always,
     "task-detail": _raw_only,
 }
 
@@ -159,7 +160,7 @@ def _scope(message: dict[str, Any]) -> dict[str, Any]:
         "scheme": "http",
         "path": message["path"],
         "raw_path": message["path"].encode("utf-8", "surrogateescape"),
-        "query_string": message["query"].encode("latin-1", "replace"),
+        "query_string": message["query"].encode("utf-8", "replace"),
         "root_path": "",
         "headers": headers,
         "client": ("127.0.0.1", 0),

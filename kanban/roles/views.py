@@ -178,10 +178,7 @@ async def relayed_page(request: HttpRequest, **kwargs: Any) -> HttpResponse:
 
 
 def _relay_failed(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
-    path = request.path_info
-    if path.startswith("/api/"):
-        return JsonResponse({"error": message}, status=status)
-    if path.endswith((".csv", ".json")) or request.GET.get("raw"):
+    if request.path_info.endswith((".csv", ".json")) or request.GET.get("raw"):
         return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
     context = {"title": title, "message": message}
     return render(request, "kanban/roles/relay_failed.html", context, status=status)

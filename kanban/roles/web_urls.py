@@ -23,10 +23,9 @@ urlpatterns = [
     ),
     path("api/mcp", views.api_mcp),
     # Rendered by the watcher: the MCP details, the telemetry drill-down and its exports,
-    # an operation with its timeline, a task's raw YAML.
+    # an operation's page with its timeline, a task's raw YAML.
     path("mcp/", views.relayed_page),
     re_path(r"^telemetry/", views.relayed_page),
-    path("api/operations/<str:operation_id>", views.relayed_page),
     path("operations/<str:operation_id>/", views.relayed_page),
     path("tasks/<path:task_id>/", views.task_detail),
     *usual,
