@@ -125,6 +125,8 @@ class _UsualApp(ASGIHandler):
         request, error = super().create_request(scope, body_file)
         if request is not None:
             request.urlconf = USUAL_URLCONF
+            # The drill-down says, by its export links, how much a relayed download may hold.
+            request.relayed_max_mib = p.PAGE_MAX_BYTES // (1024 * 1024)
         return request, error
 
 

@@ -107,6 +107,7 @@ def test_the_telemetry_drill_down_lists_and_shows_rows_from_the_watchers_file(cl
     status, _, filtered = fetch(cluster.web, "telemetry/telemetry/invocation/?model=relay-model-b")
     assert status == 200 and "relay-model-b" in filtered
     assert 'href="/telemetry/telemetry/invocation/1/change/' not in filtered  # row a is out
+    assert "an export over 4 MiB is refused, narrow the filter" in page
     status, _, models = fetch(cluster.web, "telemetry/models/")
     assert status == 200 and "relay-model-a" in models
 
