@@ -161,7 +161,7 @@ def _scope(message: dict[str, Any]) -> dict[str, Any]:
         "method": message["method"],
         "scheme": "http",
         "path": message["path"],
-        "raw_path": message["path"].encode("utf-8", "surrogateescape"),
+        "raw_path": message["path"].encode("utf-8", "replace"),
         "query_string": message["query"].encode("utf-8", "replace"),
         "root_path": "",
         "headers": headers,
@@ -170,7 +170,9 @@ def _scope(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _answer(status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None):
+def _answer(
+    status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "type": p.PAGE_ANSWER,
         "status": status,
