@@ -7,6 +7,10 @@ So messages wait here until the client's socket has room again, and:
   whole state, rendered when it has room again, instead of every change it missed;
 - a socket that stays full for `stall_seconds` is closed with 1013 ("try again later"), on
   which htmx's ws extension reconnects and resyncs.
+
+The fast path: under daphne, a message put while nothing waits here and the socket has room
+is written at once, synchronously, by the caller (the fan-out's pass over the viewers), with
+no task wake-up; everything else goes through the queue and its drainer task, in order.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from autobahn.websocket.protocol import PreparedMessage
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,42 @@ def transport_unsent(send: Any) -> Callable[[], int] | None:
     return unsent
 
 
+def transport_writer(send: Any) -> Callable[[str], bool] | None:
+    """A synchronous WebSocket text send beside an ASGI `send`, if the server is daphne.
+
+    It does what daphne's `websocket.send` reply does, minus the trip through a coroutine,
+    with autobahn's own broadcast helper: a `PreparedMessage` holds the text encoded and
+    framed once per distinct message, and every viewer's socket gets those bytes.
+    `sendPreparedMessage` frames again per socket if permessage-deflate was negotiated
+    (a compressor is per connection), so extensions stay correct. Returns False, writing
+    nothing, once the socket is no longer open. None for other servers (the test
+    communicator), which then always go through the async `send`.
+    """
+    protocol = send.args[0] if isinstance(send, functools.partial) and send.args else None
+    send_prepared = getattr(protocol, "sendPreparedMessage", None)
+    open_state = getattr(protocol, "STATE_OPEN", None)
+    if protocol is None or send_prepared is None or open_state is None:
+        return None
+
+    def write(text: str) -> bool:
+        if protocol.state != open_state:
+            return False
+        send_prepared(prepared(text))
+        return True
+
+    return write
+
+
+@functools.lru_cache(maxsize=64)
+def prepared(text: str) -> PreparedMessage:
+    """`text` as one unmasked WebSocket text frame, built once for every viewer of it.
+
+    Every viewer of a view holds the same str object: its hash is cached and the lookup
+    compares identity first, so a hit costs next to nothing.
+    """
+    return PreparedMessage(text.encode("utf-8"), False, False, False)
+
+
 class Outbox:
     def __init__(
         self,
@@ -50,6 +92,7 @@ class Outbox:
         render_resync: Callable[[], list[str]],
         close: Callable[[int], Awaitable[None]],
         unsent: Callable[[], int] | None = None,
+        write_now: Callable[[str], bool] | None = None,
         *,
         low_water: int = 256 * 1024,
         max_queued: int = 2 << 20,
@@ -59,6 +102,8 @@ class Outbox:
         self._render_resync = render_resync
         self._close = close
         self._unsent = unsent or (lambda: 0)
+        self._write_now = write_now
+        self._sending = False  # the drainer holds a message it has not finished sending
         self.low_water = low_water
         self.max_queued = max_queued
         self.stall_seconds = stall_seconds
@@ -72,6 +117,18 @@ class Outbox:
     def put(self, messages: list[str]) -> None:
         if self.closed or self.resync_pending:
             return  # the resync to come covers it
+        if self._write_now is not None and not self._queue and not self._sending:
+            # Nothing waits before these: write what the socket has room for, now.
+            written = 0
+            for message in messages:
+                if self._unsent() > self.low_water:
+                    break
+                if not self._write_now(message):
+                    return  # closed: the disconnect follows
+                written += 1
+            if written == len(messages):
+                return
+            messages = messages[written:]
         for message in messages:
             self._queue.append(message)
             self.queued += len(message)
@@ -107,7 +164,11 @@ class Outbox:
                     continue
                 message = self._queue.popleft()
                 self.queued -= len(message)
-                await self._send(message)
+                self._sending = True
+                try:
+                    await self._send(message)
+                finally:
+                    self._sending = False
 
     async def _room(self) -> bool:
         if self._unsent() <= self.low_water:
