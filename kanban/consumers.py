@@ -10,7 +10,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import html, runtime
 from .filters import TaskFilter
-from .outbox import Outbox, transport_unsent, transport_writer
+from .outbox import Outbox
+from .wire import transport_unsent, transport_writer
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 return
             if seq < runtime.STATE.seq:
                 return  # a newer change is current already; its message follows and covers it
-            self._catch_up(seq)
+            # The same dict reaches every page in the pass: pages that heard the same change
+            # and share a filter (nearly all) find their messages here, not in html's cache.
+            views = message.setdefault("views", {})
+            key = (self.heard, self.flt)
+            if key not in views:
+                views[key] = html.update_messages(runtime.STATE, self.heard, seq, self.flt)
+            self._take(seq, views[key])
         elif kind == "panel.update":
-            # The same dict reaches every page in the pass: pack it once, for all of them.
             packed = message.get("packed")
             if packed is None:
                 packed = message["packed"] = html.pack([message["html"]])
@@ -88,7 +94,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             log.warning("no handler for a %r message", kind)
 
     def _catch_up(self, seq: int) -> None:
-        messages = html.update_messages(runtime.STATE, self.heard, seq, self.flt)
+        self._take(seq, html.update_messages(runtime.STATE, self.heard, seq, self.flt))
+
+    def _take(self, seq: int, messages: list[str] | None) -> None:
         if messages is None:
             log.info("a client is further behind than the changes kept; sending it everything")
             self.outbox.request_resync()

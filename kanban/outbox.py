@@ -8,81 +8,23 @@ So messages wait here until the client's socket has room again, and:
 - a socket that stays full for `stall_seconds` is closed with 1013 ("try again later"), on
   which htmx's ws extension reconnects and resyncs.
 
-The fast path: under daphne, a message put while nothing waits here and the socket has room
-is written at once, synchronously, by the caller (the fan-out's pass over the viewers), with
-no task wake-up; everything else goes through the queue and its drainer task, in order.
+The fast path: given `write_now` (under daphne, `kanban.wire.transport_writer`), a message
+put while nothing waits here and the socket has room is written at once, synchronously, by
+the caller (the fan-out's pass over the viewers), with no task wake-up; everything else goes
+through the queue and its drainer task, in order.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
-
-from autobahn.websocket.protocol import PreparedMessage
 
 log = logging.getLogger(__name__)
 
 TRY_AGAIN_LATER = 1013
-
-
-def transport_unsent(send: Any) -> Callable[[], int] | None:
-    """How many bytes the socket behind an ASGI `send` still holds, if the server is daphne.
-
-    daphne hands each application `partial(server.handle_reply, protocol)`; the protocol's
-    Twisted transport keeps what the kernel has not taken yet. None for other servers
-    (the test communicator), which then get no backpressure.
-    """
-    protocol = send.args[0] if isinstance(send, functools.partial) and send.args else None
-    transport = getattr(protocol, "transport", None)
-    if transport is None or not hasattr(transport, "dataBuffer"):
-        return None
-
-    def unsent() -> int:
-        buffered = len(transport.dataBuffer) - getattr(transport, "offset", 0)
-        return int(buffered + getattr(transport, "_tempDataLen", 0))
-
-    return unsent
-
-
-def transport_writer(send: Any) -> Callable[[str], bool] | None:
-    """A synchronous WebSocket text send beside an ASGI `send`, if the server is daphne.
-
-    It does what daphne's `websocket.send` reply does, minus the trip through a coroutine,
-    with autobahn's own broadcast helper: a `PreparedMessage` holds the text encoded and
-    framed once per distinct message, and every viewer's socket gets those bytes.
-    `sendPreparedMessage` frames again per socket if permessage-deflate was negotiated
-    (a compressor is per connection), so extensions stay correct. Returns False, writing
-    nothing, once the socket is no longer open. None for other servers (the test
-    communicator), which then always go through the async `send`.
-    """
-    protocol = send.args[0] if isinstance(send, functools.partial) and send.args else None
-    send_prepared = getattr(protocol, "sendPreparedMessage", None)
-    open_state = getattr(protocol, "STATE_OPEN", None)
-    if protocol is None or send_prepared is None or open_state is None:
-        return None
-
-    def write(text: str) -> bool:
-        if protocol.state != open_state:
-            return False
-        send_prepared(prepared(text))
-        return True
-
-    return write
-
-
-@functools.lru_cache(maxsize=64)
-def prepared(text: str) -> PreparedMessage:
-    """`text` as one unmasked WebSocket text frame, built once for every viewer of it.
-
-    Every viewer of a view holds the same str object: its hash is cached and the lookup
-    compares identity first, so a hit costs next to nothing.
-    """
-    return PreparedMessage(text.encode("utf-8"), False, False, False)
 
 
 class Outbox:
