@@ -1,23 +1,30 @@
 """Many viewers: how long a file move takes to reach every open page, and how many never do.
 
     .venv/bin/python bench/fanout.py                          # 200 viewers, 1,000 tasks
-    .venv/bin/python bench/fanout.py --viewers 50 --moves 50 --rate 20
+    .venv/bin/python bench/fanout.py --viewers 1000
     .venv/bin/python bench/fanout.py --viewers 2000 --workers 4   # watcher + 4 web workers
-    .venv/bin/python bench/fanout.py --viewers 1000 --moves 0 --idle 30   # idle CPU only
+    .venv/bin/python bench/fanout.py --viewers 1000 --moves 0 --idle 125   # idle CPU only
 
 Against a real `manage.py rundashboard` on a free loopback port, over a generated board
-(`gen_tasks.py`): opens `--viewers` WebSocket clients (the `websockets` library, Origin set, no
-`?v`, so each first gets the full state), then renames `--moves` files from `assigned/<agent>/`
-to `done/<agent>/` at `--rate` a second. Each viewer records when a message first names a moved
-card's new path (`data-path="done/..."`). Prints p50/p95/max from the rename to the card
-arriving, over every (viewer, move) pair, and how many of those pairs never arrived within
-`--settle` seconds of the last move; also full-state messages received after the start (a
-viewer that fell behind and was resynced), the largest message, closes, and the server's RSS.
+(`gen_tasks.py`): opens `--viewers` WebSocket viewers (`wsclient.py`, Origin set, no `?v`, so
+each first gets the full state), then renames `--moves` files from `assigned/<agent>/` to
+`done/<agent>/` at `--rate` a second. Each moved file was given a `completed_at` beforehand, so
+its card goes on top of its Done group and is shown (a card beyond the group's visible limit
+is never sent, by design). Each viewer records when a message first names a moved card's new
+path (`data-path="done/..."`). Prints p50/p95/max from the rename to the card arriving, over
+every (viewer, move) pair, and how many of those pairs never arrived within `--settle` seconds
+of the last move; also full-state messages received after the first (a viewer that fell behind
+and was resynced), the largest message, closes, the server's RSS, and the CPU the servers and
+the client used during the moves.
+
+The client runs in `--client-procs` processes of its own, on the same cores as the servers:
+its CPU is printed so a reader can tell when the machine, not the server, is the limit.
 
 With `--workers N` it starts a `redis-server` on a free port, one `--role watcher` on the
 files and N `--role web` processes (given a collab dir that does not exist), and spreads the
 viewers over the web workers round-robin. `--idle S` measures, before any move, the CPU the
-dashboard's processes (and Redis) use over S seconds with every viewer connected and idle.
+dashboard's processes (and Redis) use over S seconds with every viewer connected and idle
+(daphne pings each socket every 60 s: take S above 60).
 """
 
 from __future__ import annotations

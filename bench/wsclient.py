@@ -1,8 +1,8 @@
 """A minimal WebSocket viewer for load benchmarks: cheap enough not to be what is measured.
 
-The `websockets` library costs ~50 µs of Python per received message (frame parsing, UTF-8
-decoding, its own tasks); 1,000 viewers at 20 messages a second then needed most of a core,
-on the same two cores as the server, and inflated the latencies they measured. Here a viewer
+The `websockets` library does more per received message (frame objects, UTF-8 decoding, its
+own tasks), and the client shares the server's two cores: what it spends, the server lacks,
+and the latencies it measures grow. Here a viewer
 is one `asyncio.Protocol`: a plain handshake, then frames parsed from the bytes (a server's
 frames are never masked), the payload searched as bytes, never decoded. It answers pings
 (daphne closes a connection that does not) and nothing else. No extensions are offered.
