@@ -211,16 +211,9 @@ LANGUAGE_CODE = "en-us"
 USE_I18N = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# "default" fans changes out to this process's own WebSocket clients: always in memory, so a
-# change crosses Redis once per process, not once per viewer. The in-memory layer drops
-# messages past its capacity without a word: a burst of moves must not be lost, and clients
-# resync from the full state anyway when they fall behind.
-CHANNEL_LAYERS: dict[str, dict] = {
-    "default": {
-        "BACKEND": "dashboard_project.local_layer.LocalChannelLayer",
-        "CONFIG": {"capacity": 10_000, "expiry": 60},
-    }
-}
+# No "default" layer: this process's WebSocket clients hear changes through
+# `kanban.runtime.HUB`, one pass over them per change, not one channel per client.
+CHANNEL_LAYERS: dict[str, dict] = {}
 # "relay" joins a `--role watcher` and its `--role web` processes (kanban/roles).
 REDIS_URL = os.environ.get("DASHBOARD_REDIS_URL", "")
 if REDIS_URL:

@@ -10,8 +10,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import html, runtime
 from .filters import TaskFilter
-from .outbox import Outbox, transport_unsent
-from .runtime import BOARD_GROUP, PANELS_GROUP
+from .outbox import Outbox
+from .wire import transport_unsent, transport_writer
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     Renders nothing of its own: every message comes from `kanban.html`'s shared cache (one
     render per change and filter) or from a panel's owner (one render per change), and
     waits in a bounded `Outbox` until the client's socket has room.
-    """
 
-    groups = [BOARD_GROUP, PANELS_GROUP]
+    Changes arrive through `runtime.HUB` (`deliver`, called in one pass over every page),
+    not through a channel layer: no layer is configured for "default", so Channels gives
+    this consumer no channel and no receive loop of its own.
+    """
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler: a hop to the one
@@ -43,9 +45,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.heard = runtime.STATE.snapshot().seq
         await self.accept()
         self.outbox = Outbox(
-            self._send_text, self._whole_state, self._close_with, transport_unsent(self.base_send)
+            self._send_text,
+            self._whole_state,
+            self._close_with,
+            transport_unsent(self.base_send),
+            transport_writer(self.base_send),
         )
         self._drainer = asyncio.ensure_future(self.outbox.run())
+        runtime.HUB.register(self)
         page_seq = _page_seq(params.get("v", ""), runtime.STATE.boot_id)
         if page_seq is None or page_seq > self.heard:
             self.outbox.request_resync()  # another server's page, or none: send everything
@@ -55,27 +62,41 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             self._catch_up(runtime.STATE.snapshot().seq)
 
     async def disconnect(self, code: int) -> None:
+        runtime.HUB.unregister(self)
         if hasattr(self, "outbox"):
             self.outbox.closed = True
             self._drainer.cancel()
 
-    async def board_update(self, message: dict[str, Any]) -> None:
-        seq = message["seq"]
-        if seq <= self.heard or self.outbox.resync_pending:
-            return
-        if seq < runtime.STATE.snapshot().seq:
-            return  # a newer change is current already; its message follows and covers this
-        self._catch_up(seq)
-
-    async def board_resync(self, message: dict[str, Any]) -> None:
-        self.outbox.request_resync()
-
-    async def panel_update(self, message: dict[str, Any]) -> None:
-        runtime.remember_panel(message["name"], message["html"])
-        self.outbox.put(html.pack([message["html"]]))
+    def deliver(self, message: dict[str, Any]) -> None:
+        """One message from `runtime.HUB`, on the loop; quick, never waits."""
+        kind = message["type"]
+        if kind == "board.update":
+            seq = message["seq"]
+            if seq <= self.heard or self.outbox.resync_pending:
+                return
+            if seq < runtime.STATE.seq:
+                return  # a newer change is current already; its message follows and covers it
+            # The same dict reaches every page in the pass: pages that heard the same change
+            # and share a filter (nearly all) find their messages here, not in html's cache.
+            views = message.setdefault("views", {})
+            key = (self.heard, self.flt)
+            if key not in views:
+                views[key] = html.update_messages(runtime.STATE, self.heard, seq, self.flt)
+            self._take(seq, views[key])
+        elif kind == "panel.update":
+            packed = message.get("packed")
+            if packed is None:
+                packed = message["packed"] = html.pack([message["html"]])
+            self.outbox.put(packed)
+        elif kind == "board.resync":
+            self.outbox.request_resync()
+        else:
+            log.warning("no handler for a %r message", kind)
 
     def _catch_up(self, seq: int) -> None:
-        messages = html.update_messages(runtime.STATE, self.heard, seq, self.flt)
+        self._take(seq, html.update_messages(runtime.STATE, self.heard, seq, self.flt))
+
+    def _take(self, seq: int, messages: list[str] | None) -> None:
         if messages is None:
             log.info("a client is further behind than the changes kept; sending it everything")
             self.outbox.request_resync()

@@ -314,4 +314,6 @@ def apply_events(
             changes[event["path"]] = task_from_message(event["task"])
     new_problems: dict[str, Problem | None] = {p: None for p in board.problems}
     new_problems.update({p["path"]: Problem(p["path"], p["error"]) for p in problems})
-    return board.with_changes(changes, new_problems)
+    # Indexes carried forward, as the watcher's own boards have them: rebuilt from scratch,
+    # a web worker's first render of each change sorted every card again (on its event loop).
+    return board.with_changes(changes, new_problems).indexed(board, set(changes))

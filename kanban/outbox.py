@@ -7,40 +7,24 @@ So messages wait here until the client's socket has room again, and:
   whole state, rendered when it has room again, instead of every change it missed;
 - a socket that stays full for `stall_seconds` is closed with 1013 ("try again later"), on
   which htmx's ws extension reconnects and resyncs.
+
+The fast path: given `write_now` (under daphne, `kanban.wire.transport_writer`), a message
+put while nothing waits here and the socket has room is written at once, synchronously, by
+the caller (the fan-out's pass over the viewers), with no task wake-up; everything else goes
+through the queue and its drainer task, in order.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 log = logging.getLogger(__name__)
 
 TRY_AGAIN_LATER = 1013
-
-
-def transport_unsent(send: Any) -> Callable[[], int] | None:
-    """How many bytes the socket behind an ASGI `send` still holds, if the server is daphne.
-
-    daphne hands each application `partial(server.handle_reply, protocol)`; the protocol's
-    Twisted transport keeps what the kernel has not taken yet. None for other servers
-    (the test communicator), which then get no backpressure.
-    """
-    protocol = send.args[0] if isinstance(send, functools.partial) and send.args else None
-    transport = getattr(protocol, "transport", None)
-    if transport is None or not hasattr(transport, "dataBuffer"):
-        return None
-
-    def unsent() -> int:
-        buffered = len(transport.dataBuffer) - getattr(transport, "offset", 0)
-        return int(buffered + getattr(transport, "_tempDataLen", 0))
-
-    return unsent
 
 
 class Outbox:
@@ -50,6 +34,7 @@ class Outbox:
         render_resync: Callable[[], list[str]],
         close: Callable[[int], Awaitable[None]],
         unsent: Callable[[], int] | None = None,
+        write_now: Callable[[str], bool] | None = None,
         *,
         low_water: int = 256 * 1024,
         max_queued: int = 2 << 20,
@@ -59,6 +44,8 @@ class Outbox:
         self._render_resync = render_resync
         self._close = close
         self._unsent = unsent or (lambda: 0)
+        self._write_now = write_now
+        self._sending = False  # the drainer holds a message it has not finished sending
         self.low_water = low_water
         self.max_queued = max_queued
         self.stall_seconds = stall_seconds
@@ -72,6 +59,18 @@ class Outbox:
     def put(self, messages: list[str]) -> None:
         if self.closed or self.resync_pending:
             return  # the resync to come covers it
+        if self._write_now is not None and not self._queue and not self._sending:
+            # Nothing waits before these: write what the socket has room for, now.
+            written = 0
+            for message in messages:
+                if self._unsent() > self.low_water:
+                    break
+                if not self._write_now(message):
+                    return  # closed: the disconnect follows
+                written += 1
+            if written == len(messages):
+                return
+            messages = messages[written:]
         for message in messages:
             self._queue.append(message)
             self.queued += len(message)
@@ -107,7 +106,11 @@ class Outbox:
                     continue
                 message = self._queue.popleft()
                 self.queued -= len(message)
-                await self._send(message)
+                self._sending = True
+                try:
+                    await self._send(message)
+                finally:
+                    self._sending = False
 
     async def _room(self) -> bool:
         if self._unsent() <= self.low_water:

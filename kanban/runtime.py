@@ -1,10 +1,9 @@
 """The one live state of this process, and how changes reach the WebSocket clients.
 
 Threads (the watcher, the telemetry refresher, other domains' workers) publish here; the
-message goes to daphne's own event loop with `run_coroutine_threadsafe`. (`async_to_sync`
-from a foreign thread waits for the loop to wake on a timer: about a second of latency
-instead of a few milliseconds.) The command captures that loop with `set_loop` from
-daphne's `Server(ready_callable=...)`.
+message goes to daphne's own event loop with `call_soon_threadsafe`, where `HUB` hands it to
+every connected page in one pass (`kanban.fanout`: no channel layer between them). The
+command captures that loop with `set_loop` from daphne's `Server(ready_callable=...)`.
 
 What other domains (costs, live operations, MCP servers) use:
 
@@ -41,16 +40,17 @@ from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from channels.layers import get_channel_layer
-
 from .board import Board
+from .fanout import Hub
 from .state import BoardState, FeedItem
 
 log = logging.getLogger(__name__)
 
+# Kept for callers that name one; every page hears both.
 BOARD_GROUP = "board"
 PANELS_GROUP = "panels"
 STATE = BoardState()
+HUB = Hub()
 _loop: asyncio.AbstractEventLoop | None = None
 
 
@@ -74,8 +74,7 @@ def publish_board(
         return
     for event in events:
         log.info("%s %s (%s)", event.kind, event.task_id, event.path)
-    # Only the number travels: every consumer reads the change itself from STATE.history,
-    # and the in-memory layer deep-copies a message once per viewer.
+    # Only the number travels: every consumer reads the change itself from STATE.history.
     send_to_group({"type": "board.update", "seq": STATE.seq})
     for listener in board_listeners:
         listener()
@@ -115,20 +114,11 @@ def freeze_long_lived_objects() -> None:
 
 
 def send_to_group(message: dict[str, Any], group: str = BOARD_GROUP) -> None:
+    """Hand `message` to every page this process serves. Safe from any thread."""
     loop = _loop
     if loop is None or loop.is_closed():
         return  # no server running (tests, shell): nobody to tell
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
-    future.add_done_callback(_log_failure)
-
-
-def _log_failure(future: Any) -> None:
-    exc = future.exception()
-    if exc is not None:
-        log.error("could not send to WebSocket clients: %s", exc)
+    HUB.publish_threadsafe(loop, message)
 
 
 def set_watcher_mode(mode: str, waiting: str) -> None:

@@ -154,6 +154,17 @@ def test_the_mcp_page_keeps_what_the_reader_opened_across_its_refresh(page, serv
     expect(checks).to_have_attribute("open", "")
 
 
+def box_of(page, selector: str) -> dict:
+    """Where the first element matching `selector` is now, measured in one JS task: pushed
+    panels are replaced whole, and a Playwright bounding_box() that lands during the swap
+    finds the old element detached (None)."""
+    return page.evaluate(
+        "s => { const r = document.querySelector(s).getBoundingClientRect();"
+        " return {y: r.y, height: r.height}; }",
+        selector,
+    )
+
+
 def test_the_demo_shows_running_operations_and_three_mcp_servers_without_errors(page):
     console: list[str] = []
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
@@ -172,13 +183,13 @@ def test_the_demo_shows_running_operations_and_three_mcp_servers_without_errors(
         expect(page.locator("#board [data-running]").first).to_be_visible()
         # What runs now is in sight without scrolling: the strip above the lanes, Stop included.
         viewport = page.viewport_size
-        strip = page.locator("#operations").bounding_box()
-        stop_box = running.first.locator('[data-action="stop"]').bounding_box()
-        assert strip["y"] < page.locator("#lane-inbox").bounding_box()["y"]
+        strip = box_of(page, "#operations")
+        stop_box = box_of(page, '#operations article[data-status="running"] [data-action="stop"]')
+        assert strip["y"] < box_of(page, "#lane-inbox")["y"]
         assert stop_box["y"] + stop_box["height"] <= viewport["height"]
         # Who works on what, and what happened: the agents strip and the feed are in view too.
         for hook in ("#agents", "#activity-feed"):
-            box = page.locator(hook).bounding_box()
+            box = box_of(page, hook)
             assert box["y"] < viewport["height"] and box["height"] > 40, hook
         assert "sk-demo" not in page.content()  # output lines are shown with secrets masked
 

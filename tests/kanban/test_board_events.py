@@ -4,7 +4,7 @@ import shutil
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kanban.board import Board
+from kanban.board import Board, build_indexes
 from kanban.events import (
     ASSIGNED,
     COMPLETED,
@@ -214,8 +214,18 @@ def test_any_sequence_of_changes_ends_in_the_same_board_as_a_fresh_scan(tmp_path
         assert {p: t.content_key() for p, t in rebuilt.tasks.items()} == {
             p: t.content_key() for p, t in new.tasks.items()
         }
+        # A web worker's indexes come forward from its last board, and match a fresh build.
+        fresh = build_indexes(rebuilt.tasks)
+        assert rebuilt.given_indexes is not None
+        assert paths_of(rebuilt.groups) == paths_of(fresh.groups)
+        assert paths_of(rebuilt.dependents) == paths_of(fresh.dependents)
+        assert rebuilt.counts == fresh.counts
         assert visible(new) == visible(Scanner(root).scan())
         live = new
+
+
+def paths_of(index):
+    return {key: [t.path for t in tasks] for key, tasks in index.items() if tasks}
 
 
 def test_a_move_into_a_new_folder_is_one_move_even_before_the_old_path_is_reported(collab):

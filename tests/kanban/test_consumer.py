@@ -1,5 +1,4 @@
 import pytest
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from dashboard_project.asgi import application
@@ -26,9 +25,7 @@ def communicator(path="/dashboard", origin="http://127.0.0.1:8080"):
 async def publish(state, board):
     events, changed = state.publish_board(board)
     if changed:
-        await get_channel_layer().group_send(
-            runtime.BOARD_GROUP, {"type": "board.update", "seq": state.seq}
-        )
+        runtime.HUB.publish({"type": "board.update", "seq": state.seq})
 
 
 async def test_it_sends_the_whole_board_on_connect(state, collab):

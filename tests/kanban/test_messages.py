@@ -4,7 +4,6 @@ import asyncio
 import threading
 
 import pytest
-from channels.layers import get_channel_layer
 
 from kanban import html, runtime
 from kanban.filters import TaskFilter
@@ -35,9 +34,7 @@ async def server_loop():
 async def publish(state, board):
     _, changed = state.publish_board(board)
     if changed:
-        await get_channel_layer().group_send(
-            runtime.BOARD_GROUP, {"type": "board.update", "seq": state.seq}
-        )
+        runtime.HUB.publish({"type": "board.update", "seq": state.seq})
 
 
 async def connect_and_read(path="/dashboard"):
