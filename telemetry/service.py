@@ -2,8 +2,9 @@
 
 `configure()` points it at a file and starts the first aggregation in a background thread;
 `get_stats()` answers from memory; `start_watching(on_change)` follows the file (watchdog on
-its directory, see telemetry.watch, plus a 0.5 s poll) and calls `on_change()` when the
-figures changed. No Django here: the connection alias is pointed by telemetry.db.
+its directory, see telemetry.watch, plus a poll: 0.5 s, or 2 s while watched and settled)
+and calls `on_change()` when the figures changed. No Django here: the connection alias is
+pointed by telemetry.db.
 
 How changes are seen: one connection stays open and asks SQLite's `PRAGMA data_version`,
 which changes when any other connection commits. Then rows above the last rowid are summed
@@ -23,7 +24,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,6 +39,9 @@ from .watch import FileWatch
 log = logging.getLogger("telemetry")
 
 POLL_INTERVAL_S = 0.5
+# While inotify watches the file's directory and nothing is pending, the poll is only a safety
+# net (a writer on another machine of a network filesystem): an idle dashboard barely wakes.
+WATCHED_POLL_INTERVAL_S = 2.0
 VERIFY_MIN_GAP_S = 0.25  # between the end of one re-aggregation and the start of the next
 # A commit seen while a re-aggregation is in its first 80 % restarts it (at most twice in a
 # row, so a busy writer cannot starve it): a change then shows one aggregation time later.
@@ -460,10 +465,28 @@ class TelemetryService:
             except Exception:
                 log.exception("telemetry: on_change failed")
 
+    def _poll_interval(self) -> float:
+        settled = (
+            self._loaded.is_set()
+            and self._state in ("ok", "missing")
+            and not self._verify_pending
+            and not (self._verify_thread is not None and self._verify_thread.is_alive())
+            and self.watch_mode == "running"
+        )
+        if not settled:
+            return POLL_INTERVAL_S
+        try:  # never sleep through local midnight: "today" must turn over on time
+            now = self._clock().astimezone(self.tz)
+            midnight = datetime.combine(now.date() + timedelta(days=1), time_of_day(), now.tzinfo)
+            to_midnight = (midnight - now).total_seconds() + 0.01
+        except (OverflowError, ValueError):
+            return POLL_INTERVAL_S
+        return max(0.01, min(WATCHED_POLL_INTERVAL_S, to_midnight))
+
     def _run(self) -> None:
         last_day: date | None = None
         while not self._stop.is_set():
-            self._wake.wait(POLL_INTERVAL_S)
+            self._wake.wait(self._poll_interval())
             self._wake.clear()
             if self._stop.is_set():
                 break

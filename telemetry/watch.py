@@ -1,7 +1,8 @@
 """Wake the telemetry reader when its file (or a side file) changes: watchdog on the directory.
 
-The reader also polls every 0.5 s, so this only makes changes show sooner; when the directory
-cannot be watched the mode says `polling` and nothing else changes. No Django.
+The reader also polls (every 2 s while this runs, 0.5 s otherwise), so this makes changes
+show at once; when the directory cannot be watched the mode says `polling` and the reader
+polls every 0.5 s. No Django.
 """
 
 from __future__ import annotations

@@ -39,6 +39,9 @@ POLL_S = 0.025
 # looks this often (a safety net): the watch wakes it at once when a file changes.
 IDLE_POLL_S = 1.0
 QUIET_AFTER_S = 1.0
+# No events dir (yet): look for it this often. Most dashboards have none, and polling for it
+# at POLL_S was most of an idle dashboard's CPU; a dir that appears is read within this long.
+MISSING_POLL_S = 0.5
 # Start-up applies the read-back lines newest first and stops after this long: a huge log
 # never delays anything, and the book's rules (latest ts wins, the first ending wins, the
 # timeline sorted by ts) make the order of application irrelevant.
@@ -135,8 +138,11 @@ class OperationsService:
                     self._queue_feed(self.book.sweep(_alive))
                 wait = self._publish()
                 quiet = time.monotonic() - last_line > QUIET_AFTER_S
-                if quiet and wait >= self.poll_s and self._wakeup and self._wakeup.ensure():
-                    wait = IDLE_POLL_S
+                if quiet and wait >= self.poll_s:
+                    if self._wakeup and self._wakeup.ensure():
+                        wait = IDLE_POLL_S
+                    elif self.tailer.waiting:
+                        wait = max(self.poll_s, MISSING_POLL_S)
             except Exception:
                 log.exception("operations: tailer loop error (continuing)")
                 wait = self.poll_s
