@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import resource
+import socket
+import time
 from typing import Any
 
 from twisted.protocols import policies
@@ -99,9 +101,72 @@ class CappedFactory(policies.WrappingFactory):
             return None
         return super().buildProtocol(addr)
 
+    def registerProtocol(self, p: Any) -> None:
+        super().registerProtocol(p)
+        keep_alive(p.transport)
+
+
+# The kernel finds a dead peer (a machine gone, a cable pulled) with TCP keepalive probes: no
+# Python runs for them, unlike WebSocket pings, which then need not be frequent (rundashboard's
+# WEBSOCKET_PING_S). A silent peer is declared dead after KEEPIDLE + KEEPCNT * KEEPINTVL s.
+KEEPIDLE_S, KEEPINTVL_S, KEEPCNT = 60, 10, 6
+
+
+def keep_alive(transport: Any) -> None:
+    try:
+        transport.setTcpKeepAlive(1)
+        sock = transport.getHandle()
+        for name, value in (
+            ("TCP_KEEPIDLE", KEEPIDLE_S),
+            ("TCP_KEEPINTVL", KEEPINTVL_S),
+            ("TCP_KEEPCNT", KEEPCNT),
+        ):
+            if hasattr(socket, name):  # Linux; elsewhere the system's defaults apply
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+    except (AttributeError, OSError) as exc:  # not a TCP socket (a test transport)
+        log.debug("no TCP keepalive on %r: %s", transport, exc)
+
 
 def limit(http_factory: Any, cap: int) -> CappedFactory:
     """Apply the limits to daphne's HTTP factory; listen on what this returns."""
     http_factory.protocol = _deadline_channel
     http_factory.timeOut = IDLE_TIMEOUT
     return CappedFactory(http_factory, cap)
+
+
+# daphne walks every connection each second (`application_checker`: reaps finished apps) and
+# every two (`timeout_checker`: handshake timeouts, pings). With 1,000 idle pages those walks
+# were most of what the pages cost. Nothing there needs a finer grain than a few seconds:
+# pings go every few minutes, the handshake limit is 5 s, our own request deadline is separate.
+CHECK_EVERY_S = 5.0
+
+
+class SparseCheckers:
+    """A mixin for daphne's Server: its periodic walks over all connections, every
+    CHECK_EVERY_S. daphne reschedules each walk itself (1 s, 2 s); the ticks in between only
+    reschedule."""
+
+    _apps_checked_at = 0.0
+    _timeouts_checked_at = 0.0
+
+    def application_checker(self) -> None:
+        now = time.monotonic()
+        if now - self._apps_checked_at >= CHECK_EVERY_S:
+            self._apps_checked_at = now
+            super().application_checker()  # type: ignore[misc]  # reschedules itself
+        else:
+            _reactor().callLater(1, self.application_checker)
+
+    def timeout_checker(self) -> None:
+        now = time.monotonic()
+        if now - self._timeouts_checked_at >= CHECK_EVERY_S:
+            self._timeouts_checked_at = now
+            super().timeout_checker()  # type: ignore[misc]
+        else:
+            _reactor().callLater(2, self.timeout_checker)
+
+
+def _reactor() -> Any:
+    from twisted.internet import reactor  # the asyncio reactor daphne installed
+
+    return reactor

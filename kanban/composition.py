@@ -98,7 +98,7 @@ def _mcp_feed(item: Any) -> None:
 # --- agents as workers: the `#agents` strip, silent agents, budget alerts ----------------
 
 AGENTS_PANEL = "agents"
-AGENTS_TICK_S = 5.0  # silence comes with time passing, not with an event: look this often
+AGENTS_TICK_S = 15.0  # silence comes with time passing, not with an event: look this often
 STRIP_MAX = 24  # agents in the strip; the page lists them all
 # During a burst of changes the strip (~8 kB, one more WebSocket message for every page) is
 # pushed at most this often; a change after a quiet spell still shows at once. A push per

@@ -195,6 +195,10 @@ class Scanner:
     def retry_pending(self) -> bool:
         return bool(self._retry)
 
+    def next_retry(self) -> float | None:
+        """When the first pending retry is due (time.monotonic()), or None."""
+        return min(self._retry.values(), default=None)
+
     # --- the walk -----------------------------------------------------------------------
     def walk(self, reldir: str) -> Walk:
         """Task paths under a directory (relative to the root), following safe links."""

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 QUIET_SECONDS = 0.002
 MAX_DELAY_SECONDS = 0.15
 ROOT_CHECK_SECONDS = 0.5
+# With inotify running, its events wake the loop (the root removed too): looking whether the
+# root was replaced is a safety net, this often while idle.
+IDLE_CHECK_SECONDS = 2.0
 # Startup of a huge tree: cards parsed at once per lane and agent (the page shows up to 40),
 # then the rest in chunks of about 0.1 s, so a change waits at most that long meanwhile.
 EAGER_PER_GROUP = 40
@@ -136,7 +139,7 @@ class BoardWatcher:
             self._heartbeat()
             # While a huge tree is still being read, changes come first, then the next chunk.
             polling = self._tree is None
-            idle = POLL_SECONDS if polling else ROOT_CHECK_SECONDS
+            idle = POLL_SECONDS if polling else self._idle_wait()
             woke = self._wake.wait(0 if self.board.pending_count else idle)
             if self._stop.is_set():
                 return
@@ -158,6 +161,13 @@ class BoardWatcher:
                 self._publish_if_changed(*self.scanner.reconcile(self.board))
                 last_full = time.monotonic()
             self._retry_due()
+
+    def _idle_wait(self) -> float:
+        """How long the loop may sleep with inotify running: until the next retry is due."""
+        due = self.scanner.next_retry()
+        if due is None:
+            return IDLE_CHECK_SECONDS
+        return min(IDLE_CHECK_SECONDS, max(0.0, due - time.monotonic()))
 
     def _retry_due(self) -> None:
         if not self.scanner.retry_pending:

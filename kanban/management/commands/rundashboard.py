@@ -27,11 +27,11 @@ log = logging.getLogger("kanban.rundashboard")
 # consumer bounds what it sends; this is the ceiling on purpose, for both directions.
 WEBSOCKET_MAX_MESSAGE = 4 * 1024 * 1024
 # How often daphne pings each WebSocket (its default is 20 s). A ping and its pong cost about
-# 0.2 ms of the event loop: with 1,000 idle pages, pings every 20 s were 0.9 % of a core,
-# most of what idle pages cost (bench/fanout.py --moves 0 --idle). A dead peer is still
-# found within a ping and daphne's 30 s ping timeout; a proxy in front must let a WebSocket
-# stay silent longer than this (docs/deploy.md).
-WEBSOCKET_PING_S = 60
+# 0.2 ms of the event loop: with 1,000 idle pages, pings every 20 s were 0.9 % of a core and
+# every 60 s 0.35 %, most of what idle pages cost (bench/fanout.py --moves 0 --idle). Dead
+# peers are found sooner by TCP keepalive (dashboard_project.connections.keep_alive, in the
+# kernel); a proxy in front must let a WebSocket stay silent longer than this (docs/deploy.md).
+WEBSOCKET_PING_S = 300
 
 
 class Command(BaseCommand):
@@ -186,7 +186,7 @@ class Command(BaseCommand):
         failure: list[str] = []
         relay = _prepare_role(config)
 
-        class DashboardServer(HttpBackpressure, Server):  # type: ignore[misc]
+        class DashboardServer(connections.SparseCheckers, HttpBackpressure, Server):  # type: ignore[misc]
             # daphne's `run()` makes its HTTP factory, then listens on `self.http_factory`:
             # the setter is where the connection limits go in, before anything is accepted.
             @property
