@@ -3,7 +3,7 @@
     .venv/bin/python bench/fanout.py                          # 200 viewers, 1,000 tasks
     .venv/bin/python bench/fanout.py --viewers 1000
     .venv/bin/python bench/fanout.py --viewers 2000 --workers 4   # watcher + 4 web workers
-    .venv/bin/python bench/fanout.py --viewers 1000 --moves 0 --idle 125   # idle CPU only
+    .venv/bin/python bench/fanout.py --viewers 1000 --moves 0 --idle 90   # idle CPU only
 
 Against a real `manage.py rundashboard` on a free loopback port, over a generated board
 (`gen_tasks.py`): opens `--viewers` WebSocket viewers (`wsclient.py`, Origin set, no `?v`, so
@@ -24,7 +24,7 @@ With `--workers N` it starts a `redis-server` on a free port, one `--role watche
 files and N `--role web` processes (given a collab dir that does not exist), and spreads the
 viewers over the web workers round-robin. `--idle S` measures, before any move, the CPU the
 dashboard's processes (and Redis) use over S seconds with every viewer connected and idle
-(daphne pings each socket every 60 s: take S above 60).
+(daphne pings each socket every 300 s; TCP keepalive finds dead peers).
 """
 
 from __future__ import annotations
