@@ -200,6 +200,36 @@ def test_an_mcp_action_pressed_on_the_relayed_page_is_accepted(cluster):
     assert status == 200 and part.lstrip().startswith('<div id="mcp-detail"')
 
 
+def post_action(server: DashboardProcess, path: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(server.url + path, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize("path", ["api/mcp/fake/check", "api/operations/no-such-run/stop"])
+def test_actions_on_a_web_worker_refuse_each_missing_guard(cluster, path):
+    # The page's own request, then the same with one guard taken away each time.
+    status, _, page = fetch(cluster.web, "mcp/", {"Cookie": f"csrftoken={CSRF_SECRET}"})
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', page)
+    assert status == 200 and token is not None
+    good = {
+        **AUTH,
+        "Cookie": f"csrftoken={CSRF_SECRET}",
+        "X-CSRFToken": token.group(1),
+        "Origin": cluster.web.url.rstrip("/"),
+    }
+    assert post_action(cluster.web, path, good) in (202, 404)  # every guard passed
+    foreign = {**good, "Origin": f"http://127.0.0.1:{cluster.web.port + 1}"}
+    assert post_action(cluster.web, path, foreign) == 403
+    no_csrf = {k: v for k, v in good.items() if k != "X-CSRFToken"}
+    assert post_action(cluster.web, path, no_csrf) == 403
+    no_token = {k: v for k, v in good.items() if k != "Authorization"}
+    assert post_action(cluster.web, path, no_token) == 401
+
+
 def test_a_browser_without_a_csrf_cookie_gets_one_that_matches_the_page(cluster):
     status, headers, page = fetch(cluster.web, "mcp/")
     assert status == 200
