@@ -4,13 +4,11 @@ them, the panel survives a reload and a restart, and a foreign page cannot press
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +19,8 @@ import pytest
 from playwright.sync_api import expect
 
 from ..factories import write_task
-from ..server import REPO, DashboardProcess, free_port
+from ..server import REPO, DashboardProcess
+from .attacker import attacker_page
 from .conftest import open_board
 
 TASK = "2026-03-01T0900-live-op"
@@ -319,19 +318,6 @@ def api_cost(events_dir: Path) -> float:
     return costs[-1]
 
 
-class _AttackerPage(http.server.BaseHTTPRequestHandler):
-    body = b""
-
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_page_on_another_port_cannot_press_stop(page, server, events_dir, producers):
     proc = producers.start(events_dir, "op-target")
     open_board(page, server.url)  # the victim's browser has the dashboard's csrftoken cookie
@@ -341,8 +327,7 @@ def test_a_page_on_another_port_cannot_press_stop(page, server, events_dir, prod
     stop_url = f"{server.url}api/operations/op-target/stop"
     # Cookies are not per port: the attacker's script can read the csrftoken and put it in a
     # form field (a custom header would need a CORS preflight, which the dashboard never grants).
-    handler = type("Attacker", (_AttackerPage,), {})
-    handler.body = f"""<!doctype html><body>
+    body = f"""<!doctype html><body>
       <form id="f" method="post" action="{stop_url}">
         <input type="hidden" name="csrfmiddlewaretoken" id="t"></form>
       <script>
@@ -353,27 +338,24 @@ def test_a_page_on_another_port_cannot_press_stop(page, server, events_dir, prod
                              body: "csrfmiddlewaretoken=" + (m ? m[1] : "")}})
           .finally(() => document.getElementById("f").submit());
       </script></body>""".encode()
-    attacker = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    threading.Thread(target=attacker.serve_forever, daemon=True).start()
     statuses: list[int] = []
     foreign = page.context.new_page()
     foreign.on("response", lambda r: statuses.append(r.status) if r.url == stop_url else None)
-    try:
-        with foreign.expect_navigation(url=stop_url):
-            foreign.goto(f"http://127.0.0.1:{attacker.server_address[1]}/")
-        assert statuses == [403, 403]
-        # Past the cooperative window a signal would have been sent by now.
-        time.sleep(3)
-        assert proc.poll() is None
-        op = api(server, "/api/operations/op-target")
-        assert op["status"] == "running" and op["stop_requested"] is False
-        expect(
-            page.locator('#operations article[data-operation-id="op-target"]')
-        ).to_have_attribute("data-status", "running")
-    finally:
-        foreign.close()
-        attacker.shutdown()
-        attacker.server_close()
+    with attacker_page(body) as url:
+        try:
+            with foreign.expect_navigation(url=stop_url):
+                foreign.goto(url)
+            assert statuses == [403, 403]
+            # Past the cooperative window a signal would have been sent by now.
+            time.sleep(3)
+            assert proc.poll() is None
+            op = api(server, "/api/operations/op-target")
+            assert op["status"] == "running" and op["stop_requested"] is False
+            expect(
+                page.locator('#operations article[data-operation-id="op-target"]')
+            ).to_have_attribute("data-status", "running")
+        finally:
+            foreign.close()
 
 
 def wait_for_pushes(page, count: int = 2) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 from datetime import datetime, timezone
 
@@ -11,8 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from ..factories import write_task
-from ..server import DashboardProcess, free_port
+from ..server import DashboardProcess
 from ..telemetry.builders import create, row
+from .attacker import attacker_page
 from .conftest import open_board
 
 # Registered before any page script runs, so every violation is seen.
@@ -70,34 +69,15 @@ def test_the_remembered_theme_is_painted_from_a_static_script(page, server):
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
 
 
-class _Page(http.server.BaseHTTPRequestHandler):
-    body = b""
-
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_page_served_on_another_port_cannot_read_the_board(page, server, collab):
     write_task(collab, "inbox/secret.yaml", id="secret", title="Do not leak")
-    handler = type("Attacker", (_Page,), {})
-    handler.body = f"""<!doctype html><script>
+    body = f"""<!doctype html><script>
       var ws = new WebSocket("ws://127.0.0.1:{server.port}/dashboard");
       ws.onmessage = (e) => {{ document.title = "STOLEN " + e.data.length; }};
       ws.onclose = () => {{ if (!document.title) document.title = "REFUSED"; }};
     </script>""".encode()
-    attacker = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    threading.Thread(target=attacker.serve_forever, daemon=True).start()
-    try:
-        page.goto(f"http://127.0.0.1:{attacker.server_address[1]}/")
+    with attacker_page(body) as url:
+        page.goto(url)
         expect(page).to_have_title("REFUSED")
         time.sleep(0.5)
         assert page.title() == "REFUSED"
-    finally:
-        attacker.shutdown()
-        attacker.server_close()
