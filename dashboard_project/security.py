@@ -63,10 +63,9 @@ def request_has_token(request: HttpRequest) -> bool:
     )
 
 
-def _set_cookie(response: HttpResponse, token: str, secure: bool) -> None:
-    response.set_cookie(
-        COOKIE, cookie_value(token), httponly=True, samesite="Strict", secure=secure
-    )
+def _set_cookie(response: HttpResponse, token: str) -> None:
+    # Secure on https requests: SecureCookiesMiddleware marks every cookie set then.
+    response.set_cookie(COOKIE, cookie_value(token), httponly=True, samesite="Strict")
 
 
 def _without_token_param(request: HttpRequest) -> str:
@@ -109,7 +108,7 @@ class TokenMiddleware:
             else:
                 _drop_token_param(request)
                 response = self.get_response(request)
-            _set_cookie(response, token, request.is_secure())
+            _set_cookie(response, token)
             return response
         if request_has_token(request):
             _drop_token_param(request)

@@ -93,3 +93,15 @@ def test_an_action_from_the_https_page_passes_origin_and_csrf(proxied):
 def test_an_action_from_another_origin_is_still_refused_behind_the_proxy(proxied):
     assert post_stop(proxied, f"https://127.0.0.1:{proxied.port + 1}") == 403
     assert post_stop(proxied, f"http://127.0.0.1:{proxied.port}") == 403
+
+
+def test_the_token_cookie_of_an_https_page_is_secure(tmp_path):
+    env = {"DASHBOARD_TOKEN": "proxy-s3cret"}
+    with DashboardProcess("--collab-dir", str(tmp_path), "--proxy-headers", env=env) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        conn.request("GET", "/?token=proxy-s3cret", headers={**FORWARDED, "Accept": "text/html"})
+        response = conn.getresponse()
+        response.read()
+        cookies = response.getheader("Set-Cookie") or ""
+        conn.close()
+    assert "dashboard_token=" in cookies and "Secure" in cookies
